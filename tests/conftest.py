@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.postgres import NOT_INSTALLED, PostgresNotInstalled, PostgresServer
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, started only if some test asks for it."""
+    root = Path(tempfile.mkdtemp(prefix="conveyor-pg-"))
+    try:
+        server = PostgresServer.start(root)
+    except PostgresNotInstalled:
+        shutil.rmtree(root, ignore_errors=True)
+        # In CI a missing server is a broken setup, not a reason to pass with fewer tests.
+        if os.environ.get("CI"):
+            pytest.fail(NOT_INSTALLED, pytrace=False)
+        pytest.skip(NOT_INSTALLED)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database of its own, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex}"
+    yield postgres_server.create_database(name)
+    postgres_server.drop_database(name)

@@ -1,41 +1,84 @@
-"""`python -m app [serve|demo]`: the command line. Each command returns an exit code."""
+"""`python -m app [serve|web|worker|demo|check|protect]`: the command line. Each command returns
+an exit code."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.settings import SettingsError, load_settings
+from app.database import DatabaseError
+from app.settings import Settings, SettingsError, load_settings
 
 
-def serve() -> int:
+def _settings() -> Settings | None:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        print(f"conveyor: cannot start: {error}", file=sys.stderr)
+        return None
+
+
+def serve(role: str = "serve") -> int:
+    """The HTTP service; `serve` also runs tests (WORKERS of them), `web` only answers."""
     from aiohttp import web
 
     from app.web import create_app
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"conveyor: cannot start: {error}", file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
-    app = create_app(settings)
+    app = create_app(settings, role=role, workers=settings.workers if role == "serve" else 0)
     print(
-        f"Conveyor listening on http://{settings.host}:{settings.port} "
+        f"Conveyor {role} listening on http://{settings.host}:{settings.port} "
         f"(GitHub API {settings.api_url}, public URL {settings.public_url})",
         flush=True,
     )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        # In-flight webhooks take milliseconds; running jobs are taken back after a restart.
-        shutdown_timeout=5.0,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+            # In-flight webhooks take milliseconds; running jobs are taken back after a restart.
+            shutdown_timeout=5.0,
+        )
+    except DatabaseError as error:
+        print(f"conveyor: cannot start: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def work() -> int:
+    """Run tests from the shared queue, and nothing else, until SIGTERM or SIGINT."""
+    from app.service import Service
+
+    settings = _settings()
+    if settings is None:
+        return 2
+
+    async def until_stopped() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        service = await Service.start(settings, role="worker", workers=settings.workers)
+        print(f"Conveyor worker running {settings.workers} jobs at a time", flush=True)
+        try:
+            await stopping.wait()
+        finally:
+            await service.stop()
+
+    try:
+        asyncio.run(until_stopped())
+    except DatabaseError as error:
+        print(f"conveyor: cannot start: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -51,7 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser(
-        "serve", help="run the service (the default); settings from the environment"
+        "serve",
+        help="run the service and its workers in one process (the default); settings from "
+        "the environment",
+    )
+    commands.add_parser(
+        "web", help="answer webhooks and serve pages, run no tests (with `worker` processes)"
+    )
+    commands.add_parser(
+        "worker", help="run tests from the shared queue (DATABASE_URL), serve nothing"
     )
     demo_parser = commands.add_parser(
         "demo", help="run the service against a built-in local GitHub and show a real check run"
@@ -90,7 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.protect import run_protect_command
 
         return run_protect_command(args.repository, args.branch)
-    return serve()
+    if args.command == "worker":
+        return work()
+    return serve("web" if args.command == "web" else "serve")
 
 
 if __name__ == "__main__":

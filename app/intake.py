@@ -49,6 +49,10 @@ class Intake:
         self._wake_workers = wake_workers
         self._cancel_running = cancel_running
 
+    def wake_workers(self) -> None:
+        """A job can be claimed now: tell the workers, in this process and the others."""
+        self._wake_workers()
+
     async def process(self, delivery: Delivery) -> None:
         """Act on one stored delivery; it is marked processed whatever happens."""
         error: str | None = None
@@ -117,7 +121,7 @@ class Intake:
             request.reason,
         )
         if await self.reporter.announce(job):
-            self._wake_workers()
+            self.wake_workers()
 
     def checks_for(self, repo_id: int, head_sha: str) -> tuple[str, ...]:
         """The commit's checks if its plan is known, else those of the repository's last plan."""

@@ -70,7 +70,6 @@ class _QueueCollector(Collector):
         self.queue = queue
 
     def collect(self) -> Iterator[Any]:
-        db = self.queue.db
         depth = GaugeMetricFamily(
             "conveyor_jobs", "Jobs waiting or running, by state", labels=["state"]
         )
@@ -81,31 +80,14 @@ class _QueueCollector(Collector):
         finished = CounterMetricFamily(
             "conveyor_jobs_finished", "Finished jobs, by conclusion", labels=["conclusion"]
         )
-        for row in db.execute(
-            "SELECT conclusion, COUNT(*) AS n FROM jobs WHERE state = 'finished'"
-            " GROUP BY conclusion"
-        ):
-            finished.add_metric([row["conclusion"] or "none"], row["n"])
+        for conclusion, count in self.queue.conclusions().items():
+            finished.add_metric([conclusion or "none"], count)
         yield finished
-        yield _durations(db)
-
-
-def _durations(db: Any) -> HistogramMetricFamily:
-    """Seconds from a job's start to its verdict, over every finished job that started."""
-    bucket_sql = ", ".join(
-        f"SUM(CASE WHEN finished_at - started_at <= {bound} THEN 1 ELSE 0 END)"
-        for bound in DURATION_BUCKETS
-    )
-    row = db.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(finished_at - started_at), 0), {bucket_sql}"  # noqa: S608
-        " FROM jobs WHERE state = 'finished' AND started_at IS NOT NULL"
-        " AND finished_at IS NOT NULL"
-    ).fetchone()
-    count, total, *cumulative = tuple(row)
-    buckets = [(str(bound), n or 0) for bound, n in zip(DURATION_BUCKETS, cumulative, strict=True)]
-    buckets.append(("+Inf", count))
-    histogram = HistogramMetricFamily(
-        "conveyor_job_duration_seconds", "From a job's start to its verdict"
-    )
-    histogram.add_metric([], buckets, sum_value=total)
-    return histogram
+        count, total, cumulative = self.queue.durations(DURATION_BUCKETS)
+        buckets = [(str(bound), n) for bound, n in zip(DURATION_BUCKETS, cumulative, strict=True)]
+        buckets.append(("+Inf", count))
+        histogram = HistogramMetricFamily(
+            "conveyor_job_duration_seconds", "From a job's start to its verdict"
+        )
+        histogram.add_metric([], buckets, sum_value=total)
+        yield histogram

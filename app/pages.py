@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
 
 from app.queue import Job
 
@@ -35,25 +34,11 @@ setTimeout(poll, 1000);
 """
 
 
-def log_path(data_dir: Path, job: Job) -> Path:
-    return data_dir / "runs" / job.public_id / "output.log"
-
-
-def read_log(path: Path, offset: int) -> tuple[bytes, int]:
-    """The log's bytes from `offset` on, and its size."""
-    if not path.exists():
-        return b"", 0
-    with path.open("rb") as log_file:
-        log_file.seek(0, 2)
-        size = log_file.tell()
-        log_file.seek(min(max(offset, 0), size))
-        return log_file.read(), size
-
-
-def run_page(job: Job, log_file: Path) -> str:
+def run_page(job: Job, data: bytes) -> str:
+    """The page, with the log so far (`data`); while the run goes on, it polls for more."""
     output = job.output or {}
     state = job.conclusion or job.state
-    data, size = read_log(log_file, 0)
+    size = len(data)
     shown = data[-LOG_WINDOW:].decode(errors="replace")
     if len(data) > LOG_WINDOW:
         shown = "… (the start is in the raw log)\n" + shown.split("\n", 1)[-1]

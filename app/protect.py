@@ -25,6 +25,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 import aiohttp
+import psycopg
 from gidgethub import BadRequest, GitHubBroken
 
 from app.github.client import GitHubClient, RetryPolicy
@@ -139,7 +140,7 @@ async def _protect(
     except BranchNotFound:
         print(f"{PROG}: {repository.full_name} has no branch {branch!r}", file=err)
         return 1
-    names = expected_checks(settings.data_dir, repository.id)
+    names = expected_checks(settings.data_dir, repository.id, settings.database_url)
     ours = [RequiredCheck(name, app.id) for name in names]
     via = await ruleset_requiring(client, installation, repository, branch, ours)
     if via is not None:
@@ -166,31 +167,45 @@ async def _protect(
     return 0
 
 
-def expected_checks(data_dir: Path, repo_id: int) -> tuple[str, ...]:
+def expected_checks(
+    data_dir: Path, repo_id: int, database_url: str | None = None
+) -> tuple[str, ...]:
     """The check names the service reports for the repository (its latest plan, kept in
-    `repo_checks`), or the default ones when there is no database or no plan yet. Opened
-    read-only: this command must neither create the service's database nor write to it."""
-    path = data_dir / DATABASE
-    if not path.is_file():
-        return DEFAULT_CHECKS
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            row = db.execute(
-                "SELECT names FROM repo_checks WHERE repo_id = ?", (repo_id,)
-            ).fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return DEFAULT_CHECKS  # an older database without the table, or not one at all
+    `repo_checks`), or the default ones when there is no database or no plan yet. Read only:
+    this command must neither create the service's database nor write to it."""
+    row = _repo_checks_row(data_dir, repo_id, database_url)
     if row is None:
         return DEFAULT_CHECKS
     try:
-        names = json.loads(row[0])
+        names = json.loads(row)
     except (TypeError, ValueError):
         return DEFAULT_CHECKS
     picked = tuple(str(name) for name in names if isinstance(name, str) and name)
     return picked or DEFAULT_CHECKS
+
+
+def _repo_checks_row(data_dir: Path, repo_id: int, database_url: str | None) -> str | None:
+    query = "SELECT names FROM repo_checks WHERE repo_id = "
+    if database_url:
+        try:
+            with psycopg.connect(database_url, connect_timeout=10) as conn:
+                conn.read_only = True
+                found = conn.execute(query + "%s", (repo_id,)).fetchone()
+        except psycopg.Error:
+            return None  # not reachable, or a database the service never used
+        return str(found[0]) if found else None
+    path = data_dir / DATABASE
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = db.execute(query + "?", (repo_id,)).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None  # an older database without the table, or not one at all
+    return str(row[0]) if row else None
 
 
 # -- messages -------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from app.run_request import RunRequest
 from app.store import Store
 
 QUEUED, RUNNING, FINISHED = "queued", "running", "finished"
+READY_CHANNEL = "conveyor_jobs_ready"
 
 
 class QueueWriteError(Exception):
@@ -60,13 +61,15 @@ class Job:
     html_url: str | None = None
     only_tests: tuple[str, ...] = ()
     coverage: float | None = None
+    worker: str | None = None  # the process running it
+    announcing_since: float | None = None
 
     @property
     def external_id(self) -> str:
         return str(self.id)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
         data = dict(row)
         data["from_fork"] = bool(data["from_fork"])
         data["reported"] = bool(data["reported"])
@@ -124,7 +127,9 @@ class JobQueue:
         self, request: RunRequest, check_name: str, *, rerun_of: int | None = None
     ) -> Enqueued:
         """Add a job unless this commit has one already; supersede older commits of the lane."""
-        with _transaction(self.db):
+        with self.db.transaction():
+            # Every event of a push may arrive at a different web process at the same moment.
+            self.db.lock(request.repo_id)
             existing = self.db.execute(
                 "SELECT state, cancel_reason FROM jobs WHERE repo_id = ? AND head_sha = ?"
                 " AND check_name = ? ORDER BY id DESC LIMIT 1",
@@ -140,12 +145,12 @@ class JobQueue:
                 if active or not (request.rerun or revived):
                     return Enqueued(None, ())
             now = time.time()
-            cursor = self.db.execute(
+            inserted = self.db.execute(
                 "INSERT INTO jobs (public_id, repo_full_name, repo_id, installation_id,"
                 " clone_url, head_sha, fetch_ref, lane, check_name, reason, head_branch,"
                 " pull_number, from_fork, commit_message, rerun_of, state, created_at,"
                 " base_branch, html_url, only_tests)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     secrets.token_urlsafe(24),
                     request.repo_full_name,
@@ -168,9 +173,9 @@ class JobQueue:
                     request.html_url,
                     json.dumps(list(request.only_tests)) if request.only_tests else None,
                 ),
-            )
-            job_id = cursor.lastrowid
-            assert job_id is not None
+            ).fetchone()
+            assert inserted is not None
+            job_id = inserted["id"]
             older = []
             if not request.rerun:
                 # Re-running an old commit must not cancel the branch's head.
@@ -185,22 +190,33 @@ class JobQueue:
         assert job is not None
         return Enqueued(job, tuple(j for j in map(self.get, (r["id"] for r in older)) if j))
 
+    def notify_ready(self) -> None:
+        """Wake the workers of other processes: a job can be claimed."""
+        self.db.notify(READY_CHANNEL)
+
+    def ready_signals(self) -> AsyncIterator[None]:
+        """Each time another process says a job can be claimed (see `notify_ready`)."""
+        return self.db.notifications(READY_CHANNEL)
+
     def set_check_run(self, job_id: int, check_run_id: int) -> None:
         self.db.execute("UPDATE jobs SET check_run_id = ? WHERE id = ?", (check_run_id, job_id))
 
-    def claim(self) -> Job | None:
-        """Take the oldest queued job whose check run exists (there is somewhere to report)."""
-        with _transaction(self.db):
+    def claim(self, worker: str | None = None) -> Job | None:
+        """Take the oldest queued job whose check run exists (there is somewhere to report).
+
+        `worker` is the claiming process: while it lives, the job is its own."""
+        with self.db.transaction():
             row = self.db.execute(
-                "SELECT id FROM jobs WHERE state = ? AND check_run_id IS NOT NULL"
-                " AND cancel_reason IS NULL ORDER BY id LIMIT 1",
+                "SELECT id FROM jobs WHERE state = ? AND check_run_id IS NOT NULL"  # noqa: S608
+                f" AND cancel_reason IS NULL ORDER BY id LIMIT 1{self.db.skip_locked}",
                 (QUEUED,),
             ).fetchone()
             if row is None:
                 return None
             self.db.execute(
-                "UPDATE jobs SET state = ?, started_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (RUNNING, time.time(), row["id"]),
+                "UPDATE jobs SET state = ?, started_at = ?, attempts = attempts + 1, worker = ?"
+                " WHERE id = ?",
+                (RUNNING, time.time(), worker, row["id"]),
             )
         return self.get(row["id"])
 
@@ -224,22 +240,88 @@ class JobQueue:
                 " reported = 0 WHERE id = ?",
                 (FINISHED, output["conclusion"], json.dumps(output), time.time(), job_id),
             )
-        except sqlite3.OperationalError as error:
+        except self.db.write_errors as error:
             raise QueueWriteError(str(error)) from error
         job = self.get(job_id)
         assert job is not None
         return job
 
-    def requeue(self, job_id: int) -> None:
+    def requeue(self, job_id: int, worker: str | None = None) -> bool:
+        """Put a running job back in the queue; with `worker`, only if that process had it.
+        False when it was not (another process took it over first)."""
+        sql = (
+            "UPDATE jobs SET state = ?, started_at = NULL, worker = NULL WHERE id = ? AND state = ?"
+        )
+        params: tuple[object, ...] = (QUEUED, job_id, RUNNING)
+        if worker is not None:
+            sql, params = f"{sql} AND worker = ?", (*params, worker)
+        return self.db.execute(sql, params).rowcount == 1
+
+    def running_on(self, worker: str | None) -> list[Job]:
+        """The jobs this process is running (as the database says)."""
+        rows = self.db.execute(
+            "SELECT * FROM jobs WHERE state = ? AND worker = ? ORDER BY id", (RUNNING, worker)
+        )
+        return [Job.from_row(r) for r in rows]
+
+    def orphaned_running(self, gone: Iterable[str]) -> list[Job]:
+        """Running jobs whose process is not a live one: one of `gone`, one that stopped (its
+        row is gone), or none recorded. One statement, as `Store.orphaned_deliveries`."""
+        dead = list(gone)
+        marks = ",".join("?" * len(dead)) or "NULL"
+        rows = self.db.execute(
+            "SELECT * FROM jobs WHERE state = ? AND (worker IS NULL"  # noqa: S608
+            f" OR worker NOT IN (SELECT id FROM processes) OR worker IN ({marks})) ORDER BY id",
+            (RUNNING, *dead),
+        )
+        return [Job.from_row(r) for r in rows]
+
+    def take(self, job_id: int, was: str | None, now: str) -> bool:
+        """Become the process in charge of a running job whose process is gone; False when
+        another process took it first (or it finished meanwhile)."""
+        cursor = self.db.execute(
+            "UPDATE jobs SET worker = ? WHERE id = ? AND state = ?"
+            " AND worker IS NOT DISTINCT FROM ?",
+            (now, job_id, RUNNING, was),
+        )
+        return cursor.rowcount == 1
+
+    def cancel_requested(self, job_ids: Iterable[int]) -> list[int]:
+        """Which of these jobs someone asked to cancel (maybe from another process)."""
+        ids = list(job_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT id FROM jobs WHERE id IN ({marks}) AND cancel_reason IS NOT NULL",  # noqa: S608
+            ids,
+        )
+        return [r["id"] for r in rows]
+
+    def begin_announce(self, job_id: int, stale_after: float) -> bool:
+        """Become the one creating this job's check run; False while another is at it.
+
+        Two processes must not both create it (one run would stay `queued` for ever); an
+        attempt older than `stale_after` seconds died with its process and is retried."""
+        now = time.time()
+        cursor = self.db.execute(
+            "UPDATE jobs SET announcing_since = ? WHERE id = ? AND check_run_id IS NULL"
+            " AND (announcing_since IS NULL OR announcing_since < ?)",
+            (now, job_id, now - stale_after),
+        )
+        return cursor.rowcount == 1
+
+    def end_announce(self, job_id: int, check_run_id: int | None) -> None:
         self.db.execute(
-            "UPDATE jobs SET state = ?, started_at = NULL WHERE id = ? AND state = ?",
-            (QUEUED, job_id, RUNNING),
+            "UPDATE jobs SET announcing_since = NULL,"
+            " check_run_id = COALESCE(?, check_run_id) WHERE id = ?",
+            (check_run_id, job_id),
         )
 
     def mark_reported(self, job_id: int) -> None:
         try:
             self.db.execute("UPDATE jobs SET reported = 1 WHERE id = ?", (job_id,))
-        except sqlite3.OperationalError as error:
+        except self.db.write_errors as error:
             raise QueueWriteError(str(error)) from error
 
     def in_state(self, state: str) -> list[Job]:
@@ -293,14 +375,14 @@ class JobQueue:
 
     def record_results(self, job: Job, results: list[tuple[str, str, float]]) -> None:
         """Keep each test's outcome: (node id, outcome, seconds)."""
-        with _transaction(self.db):
+        with self.db.transaction():
             self.db.execute("DELETE FROM test_results WHERE job_id = ?", (job.id,))
             self.db.executemany(
                 "INSERT INTO test_results (job_id, repo_id, check_name, head_sha, node_id,"
-                " outcome, duration) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " outcome, duration, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (job.id, job.repo_id, job.check_name, job.head_sha, node, outcome, seconds)
-                    for node, outcome, seconds in results
+                    (job.id, job.repo_id, job.check_name, job.head_sha, node, outcome, secs, seq)
+                    for seq, (node, outcome, secs) in enumerate(results)
                 ],
             )
 
@@ -316,7 +398,7 @@ class JobQueue:
     def failing_tests(self, job_id: int) -> tuple[str, ...]:
         rows = self.db.execute(
             "SELECT node_id FROM test_results WHERE job_id = ? AND outcome IN ('failed', 'error')"
-            " ORDER BY rowid",
+            " ORDER BY seq",
             (job_id,),
         )
         return tuple(r["node_id"] for r in rows)
@@ -350,8 +432,9 @@ class JobQueue:
             return {}
         marks = ",".join("?" * len(node_ids))
         rows = self.db.execute(
-            f"SELECT node_id, head_sha, MAX(outcome IN ('failed', 'error')) AS failed,"  # noqa: S608
-            f" MAX(outcome = 'passed') AS passed FROM test_results"
+            "SELECT node_id, head_sha,"  # noqa: S608
+            " MAX(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed,"
+            " MAX(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS passed FROM test_results"
             f" WHERE repo_id = ? AND check_name = ? AND node_id IN ({marks})"
             f" AND head_sha IN (SELECT head_sha FROM jobs WHERE repo_id = ? AND check_name = ?"
             f" GROUP BY head_sha ORDER BY MAX(id) DESC LIMIT ?)"
@@ -383,10 +466,10 @@ class JobQueue:
     ) -> StoredPlan:
         """Keep the commit's plan; the first one saved wins (two jobs may work it out at once)."""
         now = time.time()
-        with _transaction(self.db):
+        with self.db.transaction():
             self.db.execute(
-                "INSERT OR IGNORE INTO plans (repo_id, head_sha, plan, error, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO plans (repo_id, head_sha, plan, error, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (repo_id, head_sha, json.dumps(plan) if plan is not None else None, error, now),
             )
             if names:
@@ -408,19 +491,60 @@ class JobQueue:
             return None
         return StoredPlan(json.loads(row["plan"]) if row["plan"] else None, row["error"])
 
+    # -- logs --------------------------------------------------------------------------------
+
+    def append_log(self, job_id: int, start: int, data: bytes) -> None:
+        """Add the log's bytes from `start` on (again after a retry: the same bytes, kept once)."""
+        try:
+            self.db.execute(
+                "INSERT INTO job_logs (job_id, start, data) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (job_id, start, data),
+            )
+        except self.db.write_errors as error:
+            raise QueueWriteError(str(error)) from error
+
+    def read_log(self, job_id: int, offset: int = 0) -> tuple[bytes, int]:
+        """The log's bytes from `offset` on, and its whole size."""
+        # From the chunk that holds `offset` on: a page polling a long log reads only the end.
+        rows = self.db.execute(
+            "SELECT start, data FROM job_logs WHERE job_id = ? AND start >= COALESCE("
+            "(SELECT MAX(start) FROM job_logs WHERE job_id = ? AND start <= ?), 0) ORDER BY start",
+            (job_id, job_id, offset),
+        ).fetchall()
+        size = rows[0]["start"] if rows else 0
+        parts = []
+        for row in rows:
+            if row["start"] != size:
+                break  # a gap: a chunk still on its way
+            data = bytes(row["data"])
+            parts.append(data[max(0, offset - size) :])
+            size += len(data)
+        return b"".join(parts), max(size, 0)
+
+    def conclusions(self) -> dict[str | None, int]:
+        rows = self.db.execute(
+            "SELECT conclusion, COUNT(*) AS n FROM jobs WHERE state = ? GROUP BY conclusion",
+            (FINISHED,),
+        )
+        return {r["conclusion"]: r["n"] for r in rows}
+
+    def durations(self, bounds: tuple[float, ...]) -> tuple[int, float, list[int]]:
+        """Seconds from start to verdict over every finished job that started: (count, sum,
+        how many took at most each bound)."""
+        buckets = ", ".join(
+            f"SUM(CASE WHEN finished_at - started_at <= {float(bound)} THEN 1 ELSE 0 END) AS b{n}"
+            for n, bound in enumerate(bounds)
+        )
+        row = self.db.execute(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(finished_at - started_at), 0) AS total,"  # noqa: S608
+            f" {buckets} FROM jobs WHERE state = ? AND started_at IS NOT NULL"
+            " AND finished_at IS NOT NULL",
+            (FINISHED,),
+        ).fetchone()
+        assert row is not None
+        return row["n"], float(row["total"]), [int(row[f"b{n}"] or 0) for n in range(len(bounds))]
+
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
-
-
-class _transaction:
-    """BEGIN IMMEDIATE … COMMIT: the write lock is taken up front, so no reader upgrades late."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -18,6 +18,9 @@ from app.report.model import CheckOutput
 
 log = logging.getLogger(__name__)
 
+# An announce this old died with its process (the client gives up on a call well before).
+ANNOUNCE_STALE = 300.0
+
 _FAILURES: tuple[type[BaseException], ...] = (GitHubException, OSError, TimeoutError, ValueError)
 
 
@@ -29,9 +32,6 @@ class Reporter:
         # Installations uninstalled (or suspended) while this process ran: GitHub refuses every
         # call for them, so their check runs are left as they are instead of retried forever.
         self.gone: set[int] = set()
-        # Jobs whose check run is being created right now. Under load the POST can take longer
-        # than a sweep; a second announce meanwhile would create a duplicate run, left queued.
-        self._announcing: set[int] = set()
 
     def details_url(self, job: Job) -> str:
         return f"{self.public_url}/runs/{job.public_id}"
@@ -42,9 +42,11 @@ class Reporter:
 
     async def announce(self, job: Job) -> bool:
         """Create the job's check run, `queued`: the check appears on the commit at once."""
-        if job.id in self._announcing:
+        # Under load the POST can take longer than a sweep, and another process may sweep too:
+        # a second announce meanwhile would create a duplicate run, left queued for ever.
+        if not self.queue.begin_announce(job.id, stale_after=ANNOUNCE_STALE):
             return False  # the first announce wakes the workers when it is done
-        self._announcing.add(job.id)
+        check_run_id = None
         try:
             ref = await checks.create_queued(
                 self.gh,
@@ -55,12 +57,12 @@ class Reporter:
                 details_url=self.details_url(job),
                 external_id=job.external_id,
             )
+            check_run_id = ref.check_run_id
         except _FAILURES as error:
             log.warning("job %s: could not create its check run: %s", job.id, _say(error))
             return False
         finally:
-            self._announcing.discard(job.id)
-        self.queue.set_check_run(job.id, ref.check_run_id)
+            self.queue.end_announce(job.id, check_run_id)
         return True
 
     async def started(self, job: Job) -> None:

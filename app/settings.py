@@ -37,6 +37,16 @@ class Settings:
     job_disk_mb: int = 10 * 1024
     allow_unsandboxed: bool = False
     private_key_path: Path | None = None
+    # PostgreSQL, shared by web and worker processes; None: SQLite in the data folder.
+    database_url: str | None = None
+
+    @property
+    def database_password(self) -> str | None:
+        if not self.database_url:
+            return None
+        from psycopg.conninfo import conninfo_to_dict
+
+        return str(conninfo_to_dict(self.database_url).get("password") or "") or None
 
     def __repr__(self) -> str:
         # Settings end up in tracebacks and debug logs; the key and secret must not.
@@ -76,7 +86,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if env.get("GITHUB_PRIVATE_KEY_PATH", "").strip()
             else None
         ),
+        database_url=_database_url(env),
     )
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("postgresql", "postgres"):
+        # Never echo the value: it usually holds a password.
+        raise SettingsError(
+            "DATABASE_URL: must be a postgresql:// URL, got one starting "
+            f"{scheme + '://' if scheme else 'without a scheme'}; leave it unset to keep the data"
+            " in SQLite in DATA_DIR"
+        )
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(raw)
+    except Exception as error:  # psycopg.ProgrammingError; its text never holds the password
+        raise SettingsError(f"DATABASE_URL: not a valid PostgreSQL URL ({error})") from None
+    return raw
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -1,44 +1,44 @@
-"""The service's state in SQLite: webhook deliveries, installations, jobs.
+"""The service's state: webhook deliveries, installations, jobs, and the processes serving them.
 
-One file in the data folder, WAL mode, one connection used from the event loop: every statement
-here takes well under a millisecond, which is cheaper than handing it to a thread.
+In SQLite (one machine) or PostgreSQL (`DATABASE_URL`, several); `app.database` hides which.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+
+from app.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     delivery_id TEXT PRIMARY KEY,
     event TEXT NOT NULL,
     action TEXT,
-    body BLOB NOT NULL,
-    received_at REAL NOT NULL,
-    processed_at REAL,
-    error TEXT
+    body {blob} NOT NULL,
+    received_at DOUBLE PRECISION NOT NULL,
+    processed_at DOUBLE PRECISION,
+    error TEXT,
+    received_by TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (processed_at, received_at);
 
 CREATE TABLE IF NOT EXISTS installations (
-    id INTEGER PRIMARY KEY,
+    id BIGINT PRIMARY KEY,
     account TEXT NOT NULL,
-    active INTEGER NOT NULL,
+    active BIGINT NOT NULL,
     repositories TEXT NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at DOUBLE PRECISION NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     public_id TEXT NOT NULL UNIQUE,
     repo_full_name TEXT NOT NULL,
-    repo_id INTEGER NOT NULL,
-    installation_id INTEGER NOT NULL,
+    repo_id BIGINT NOT NULL,
+    installation_id BIGINT NOT NULL,
     clone_url TEXT NOT NULL,
     head_sha TEXT NOT NULL,
     fetch_ref TEXT NOT NULL,
@@ -46,23 +46,26 @@ CREATE TABLE IF NOT EXISTS jobs (
     check_name TEXT NOT NULL,
     reason TEXT NOT NULL,
     head_branch TEXT,
-    pull_number INTEGER,
-    from_fork INTEGER NOT NULL,
+    pull_number BIGINT,
+    from_fork BIGINT NOT NULL,
     commit_message TEXT,
-    rerun_of INTEGER,
+    rerun_of BIGINT,
     state TEXT NOT NULL,
     cancel_reason TEXT,
-    check_run_id INTEGER,
+    check_run_id BIGINT,
     conclusion TEXT,
     output TEXT,
-    reported INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
+    reported BIGINT NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    created_at DOUBLE PRECISION NOT NULL,
+    started_at DOUBLE PRECISION,
+    finished_at DOUBLE PRECISION,
     base_branch TEXT,
     html_url TEXT,
-    only_tests TEXT
+    only_tests TEXT,
+    coverage DOUBLE PRECISION,
+    worker TEXT,
+    announcing_since DOUBLE PRECISION
 );
 CREATE INDEX IF NOT EXISTS jobs_commit ON jobs (repo_id, head_sha, check_name);
 CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (lane, state);
@@ -70,33 +73,52 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
 
 -- What a commit runs, worked out once by the first of its jobs (plan: JSON; error: for people).
 CREATE TABLE IF NOT EXISTS plans (
-    repo_id INTEGER NOT NULL,
+    repo_id BIGINT NOT NULL,
     head_sha TEXT NOT NULL,
     plan TEXT,
     error TEXT,
-    created_at REAL NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (repo_id, head_sha)
 );
 
 -- Every test of every finished job: what "new", "still failing", "fixed" and "flaky" are
 -- worked out from.
 CREATE TABLE IF NOT EXISTS test_results (
-    job_id INTEGER NOT NULL,
-    repo_id INTEGER NOT NULL,
+    job_id BIGINT NOT NULL,
+    repo_id BIGINT NOT NULL,
     check_name TEXT NOT NULL,
     head_sha TEXT NOT NULL,
     node_id TEXT NOT NULL,
     outcome TEXT NOT NULL,
-    duration REAL NOT NULL
+    duration DOUBLE PRECISION NOT NULL,
+    seq BIGINT
 );
 CREATE INDEX IF NOT EXISTS test_results_job ON test_results (job_id);
 CREATE INDEX IF NOT EXISTS test_results_test ON test_results (repo_id, check_name, node_id);
 
 -- The check names of a repository's latest plan: the check runs a new commit gets at once.
 CREATE TABLE IF NOT EXISTS repo_checks (
-    repo_id INTEGER PRIMARY KEY,
+    repo_id BIGINT PRIMARY KEY,
     names TEXT NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at DOUBLE PRECISION NOT NULL
+);
+
+-- A run's log, in the order it was written: the web process shows it, wherever the job ran.
+CREATE TABLE IF NOT EXISTS job_logs (
+    job_id BIGINT NOT NULL,
+    start BIGINT NOT NULL,
+    data {blob} NOT NULL,
+    PRIMARY KEY (job_id, start)
+);
+
+-- The Conveyor processes: a job or delivery whose process is gone is taken over by another.
+CREATE TABLE IF NOT EXISTS processes (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid BIGINT NOT NULL,
+    role TEXT NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL,
+    seen_at DOUBLE PRECISION NOT NULL
 );
 """
 
@@ -106,7 +128,11 @@ ADDED_COLUMNS = (
     ("jobs", "base_branch", "TEXT"),
     ("jobs", "html_url", "TEXT"),
     ("jobs", "only_tests", "TEXT"),
-    ("jobs", "coverage", "REAL"),
+    ("jobs", "coverage", "DOUBLE PRECISION"),
+    ("jobs", "worker", "TEXT"),
+    ("jobs", "announcing_since", "DOUBLE PRECISION"),
+    ("deliveries", "received_by", "TEXT"),
+    ("test_results", "seq", "BIGINT"),
 )
 
 
@@ -115,27 +141,29 @@ class Delivery:
     delivery_id: str
     event: str
     body: bytes
+    received_by: str | None = None  # the process that answered it
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    id: str
+    host: str
+    pid: int
+    role: str
+    started_at: float
+    seen_at: float
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # WAL with synchronous=NORMAL survives a killed process; only a power cut can lose
-        # the last transactions, which GitHub's redelivery (3 days) covers.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(SCHEMA)
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        database.create_schema(SCHEMA)
         self._migrate()
 
     def _migrate(self) -> None:
         """Columns added after a table was first made (CREATE IF NOT EXISTS keeps old tables)."""
         for table, column, kind in ADDED_COLUMNS:
-            have = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
+            if column not in self.db.columns(table):
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
@@ -144,13 +172,18 @@ class Store:
     # -- deliveries ---------------------------------------------------------------------------
 
     def record_delivery(
-        self, delivery_id: str, event: str, action: str | None, body: bytes
+        self,
+        delivery_id: str,
+        event: str,
+        action: str | None,
+        body: bytes,
+        received_by: str | None = None,
     ) -> bool:
         """Keep a delivery before answering it; False when this id was seen before (a replay)."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (delivery_id, event, action, body, received_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (delivery_id, event, action, body, time.time()),
+            "INSERT INTO deliveries (delivery_id, event, action, body, received_at, received_by)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (delivery_id, event, action, body, time.time(), received_by),
         )
         return cursor.rowcount == 1
 
@@ -160,12 +193,31 @@ class Store:
             (time.time(), error, delivery_id),
         )
 
-    def unprocessed_deliveries(self) -> list[Delivery]:
+    def orphaned_deliveries(self, gone: Iterable[str]) -> list[Delivery]:
+        """Deliveries not acted on whose receiver is not a live process: one of `gone`, one
+        that stopped (its row is gone), or none recorded (an older version received them).
+        One statement: a process that registers meanwhile cannot lose its deliveries."""
+        dead = list(gone)
+        marks = ",".join("?" * len(dead)) or "NULL"
         rows = self.db.execute(
-            "SELECT delivery_id, event, body FROM deliveries"
-            " WHERE processed_at IS NULL ORDER BY received_at"
+            "SELECT delivery_id, event, body, received_by FROM deliveries"  # noqa: S608
+            " WHERE processed_at IS NULL AND (received_by IS NULL"
+            f" OR received_by NOT IN (SELECT id FROM processes) OR received_by IN ({marks}))"
+            " ORDER BY received_at",
+            dead,
         ).fetchall()
-        return [Delivery(r["delivery_id"], r["event"], bytes(r["body"])) for r in rows]
+        return [
+            Delivery(r["delivery_id"], r["event"], bytes(r["body"]), r["received_by"]) for r in rows
+        ]
+
+    def take_delivery(self, delivery_id: str, was: str | None, now: str) -> bool:
+        """Become the process acting on a delivery whose receiver is gone; False: another did."""
+        cursor = self.db.execute(
+            "UPDATE deliveries SET received_by = ? WHERE delivery_id = ?"
+            " AND processed_at IS NULL AND received_by IS NOT DISTINCT FROM ?",
+            (now, delivery_id, was),
+        )
+        return cursor.rowcount == 1
 
     def forget_deliveries_before(self, when: float) -> None:
         # Bodies are only needed until processed; ids are kept as long as GitHub may redeliver.
@@ -184,20 +236,22 @@ class Store:
         added: Iterable[str] = (),
         removed: Iterable[str] = (),
     ) -> None:
-        row = self.db.execute(
-            "SELECT repositories FROM installations WHERE id = ?", (installation_id,)
-        ).fetchone()
-        repos = set(json.loads(row["repositories"])) if row else set()
-        repos |= set(added)
-        repos -= set(removed)
-        self.db.execute(
-            "INSERT INTO installations (id, account, active, repositories, updated_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-            " account = CASE WHEN excluded.account = '' THEN account ELSE excluded.account END,"
-            " active = excluded.active, repositories = excluded.repositories,"
-            " updated_at = excluded.updated_at",
-            (installation_id, account, int(active), json.dumps(sorted(repos)), time.time()),
-        )
+        with self.db.transaction():
+            self.db.lock(installation_id)  # two web processes may change the same one
+            row = self.db.execute(
+                "SELECT repositories FROM installations WHERE id = ?", (installation_id,)
+            ).fetchone()
+            repos = set(json.loads(row["repositories"])) if row else set()
+            repos |= set(added)
+            repos -= set(removed)
+            self.db.execute(
+                "INSERT INTO installations (id, account, active, repositories, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET account = CASE"
+                " WHEN excluded.account = '' THEN installations.account ELSE excluded.account END,"
+                " active = excluded.active, repositories = excluded.repositories,"
+                " updated_at = excluded.updated_at",
+                (installation_id, account, int(active), json.dumps(sorted(repos)), time.time()),
+            )
 
     def installation(self, installation_id: int) -> tuple[str, bool, list[str]] | None:
         row = self.db.execute(
@@ -207,3 +261,26 @@ class Store:
         if row is None:
             return None
         return row["account"], bool(row["active"]), json.loads(row["repositories"])
+
+    # -- processes ----------------------------------------------------------------------------
+
+    def register_process(self, record: ProcessRecord) -> None:
+        self.db.execute(
+            "INSERT INTO processes (id, host, pid, role, started_at, seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.host, record.pid, record.role, record.started_at, record.seen_at),
+        )
+
+    def process_seen(self, process_id: str) -> bool:
+        """False when the row is gone: others took this process for dead."""
+        cursor = self.db.execute(
+            "UPDATE processes SET seen_at = ? WHERE id = ?", (time.time(), process_id)
+        )
+        return cursor.rowcount == 1
+
+    def processes(self) -> list[ProcessRecord]:
+        rows = self.db.execute("SELECT * FROM processes ORDER BY started_at, id")
+        return [ProcessRecord(**row) for row in rows]
+
+    def forget_process(self, process_id: str) -> None:
+        self.db.execute("DELETE FROM processes WHERE id = ?", (process_id,))

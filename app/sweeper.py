@@ -1,8 +1,9 @@
 """Makes sure no check run is left behind: the only loop that looks at everything.
 
-At start it takes over from the previous process (jobs it left running, deliveries it never
-acted on); then, every few seconds, it finishes what failed on the way: check runs GitHub did not
-create, verdicts GitHub did not take, jobs whose worker is gone.
+Every process runs one. At start and then every few seconds it takes over what dead processes
+left (their running jobs, the deliveries they never acted on); the oldest live process also
+finishes what failed on the way: check runs GitHub did not create, verdicts GitHub did not take.
+Taking over is a conditional write, so when two processes notice the same death, one acts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import logging
 import time
 
 from app.intake import Intake
-from app.queue import FINISHED, QUEUED, RUNNING, Job, JobQueue
+from app.presence import Presence
+from app.queue import FINISHED, QUEUED, Job, JobQueue
 from app.report.model import CheckOutput
 from app.reporter import Reporter
 from app.store import Store
@@ -34,7 +36,8 @@ class Sweeper:
         queue: JobQueue,
         reporter: Reporter,
         intake: Intake,
-        pool: WorkerPool,
+        presence: Presence,
+        pool: WorkerPool | None,
         job_timeout: float,
         interval: float = INTERVAL,
     ) -> None:
@@ -42,30 +45,42 @@ class Sweeper:
         self.queue = queue
         self.reporter = reporter
         self.intake = intake
+        self.presence = presence
         self.pool = pool
         self.job_timeout = job_timeout
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
 
     async def take_over(self) -> None:
-        """Run once before the workers start: the previous process may have died mid-job."""
-        for job in self.queue.in_state(RUNNING):
+        """What dead processes left: a restart after a crash picks up its own work here."""
+        _, gone = self.presence.processes()
+        dead = [record.id for record in gone]
+        for job in self.queue.orphaned_running(dead):
+            if not self.queue.take(job.id, job.worker, self.presence.id):
+                continue  # another process got there first
             if job.attempts >= MAX_ATTEMPTS:
                 await self._fail(
                     job,
                     "Conveyor stopped while running these tests, twice",
-                    "The service stopped in the middle of this run twice in a row. "
-                    "Re-run the check to try once more.",
+                    "The process running these tests stopped in the middle of this run twice "
+                    "in a row. Re-run the check to try once more.",
                 )
                 continue
-            log.info("job %s: was running when the service stopped; queued again", job.id)
-            self.queue.requeue(job.id)
+            log.info("job %s: its process (%s) is gone; queued again", job.id, job.worker)
+            if not self.queue.requeue(job.id, self.presence.id):
+                continue
             if job.check_run_id is not None:
                 await self.reporter.requeued(
-                    job, "The service restarted during this run; it will run again."
+                    job, "The process running this check stopped; it will run again."
                 )
-        for delivery in self.store.unprocessed_deliveries():
-            await self.intake.process(delivery)
+            self.intake.wake_workers()
+        for delivery in self.store.orphaned_deliveries(dead):
+            if self.store.take_delivery(
+                delivery.delivery_id, delivery.received_by, self.presence.id
+            ):
+                await self.intake.process(delivery)
+        for record in gone:
+            self.store.forget_process(record.id)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sweeper")
@@ -85,22 +100,31 @@ class Sweeper:
                 log.exception("sweep failed")
 
     async def sweep(self) -> None:
+        await self.take_over()
+        if self.pool is not None:
+            await self._own_jobs(self.pool)
+        alive, _ = self.presence.processes()
+        if not self.presence.is_leader(alive):
+            return
         for job in self.queue.cancelled_while_queued():
             await self.intake.cancel(job)
         for job in self.queue.without_check_run():
             if self._uninstalled(job.installation_id):
                 continue  # GitHub refuses its calls: retrying every sweep would be a storm
             if await self.reporter.announce(job):
-                self.pool.wake()
+                self.intake.wake_workers()
         for job in self.queue.unreported():
             if self._uninstalled(job.installation_id):
                 self.reporter.gone.add(job.installation_id)  # deliver gives up on it
             await self.reporter.deliver(job)
-        running = self.pool.running_ids()
+        self.store.forget_deliveries_before(time.time() - DELIVERY_MEMORY)
+
+    async def _own_jobs(self, pool: WorkerPool) -> None:
+        running = pool.running_ids()
         now = time.time()
-        for job in self.queue.in_state(RUNNING):
+        for job in self.queue.running_on(self.presence.id):
             if job.id not in running:
-                # Its worker is gone without a word (claimed by a task that died).
+                # Its worker task is gone without a word (it died after claiming).
                 await self._fail(
                     job,
                     "Conveyor lost this run",
@@ -108,8 +132,7 @@ class Sweeper:
                     "Re-run the check to try again.",
                 )
             elif job.started_at and now - job.started_at > self.job_timeout + 60:
-                self.pool.cancel(job.id)
-        self.store.forget_deliveries_before(now - DELIVERY_MEMORY)
+                pool.cancel(job.id)
 
     def _uninstalled(self, installation_id: int) -> bool:
         """Known to GitHub's webhooks as uninstalled or suspended (it survives a restart)."""

@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
-import aiohttp
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from app import pages
-from app.github.client import GitHubClient
 from app.intake import Intake
 from app.metrics import CONTENT_TYPE, Metrics
 from app.queue import Job, JobQueue
-from app.reporter import Reporter
+from app.service import Service
 from app.settings import Settings
 from app.store import Delivery, Store
-from app.suite.environments import EnvironmentCache
-from app.suite.pythons import discover
-from app.suite.runner import Runner, package_index_settings
-from app.suite.sandbox import Limits, SandboxUnavailable, open_sandbox
-from app.sweeper import Sweeper
-from app.worker import WorkerPool, WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +50,17 @@ KNOWN_EVENTS = frozenset(
 )
 INTAKE = web.AppKey("intake", Intake)
 TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")
+SERVICE = web.AppKey("service", Service)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings, *, role: str = "serve", workers: int | None = None
+) -> web.Application:
+    """The HTTP service; with `workers` (default: WORKERS) it also runs tests."""
     app = web.Application(client_max_size=MAX_BODY, handler_args={"lingering_time": LINGERING_TIME})
     app[SETTINGS] = settings
     app[TASKS] = set()
-    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_lifecycle(role, settings.workers if workers is None else workers))
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -74,101 +69,23 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    store = Store(settings.data_dir / "conveyor.sqlite3")
-    queue = JobQueue(store)
-    counters = Metrics(queue)
-    session = aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=30), trace_configs=[counters.trace_config()]
-    )
-    gh = GitHubClient(
-        session, api_url=settings.api_url, app_id=settings.app_id, private_key=settings.private_key
-    )
-    reporter = Reporter(gh, queue, settings.public_url)
-    runner, refusal = _runner(settings)
-    pool: WorkerPool
-    intake = Intake(
-        app_id=settings.app_id,
-        store=store,
-        queue=queue,
-        reporter=reporter,
-        wake_workers=lambda: pool.wake(),
-        cancel_running=lambda job_id: pool.cancel(job_id),
-    )
-    pool = WorkerPool(
-        WorkerSettings(
-            settings.data_dir,
-            settings.workers,
-            settings.job_timeout,
-            secrets=(settings.private_key, settings.webhook_secret),
-            refusal=refusal,
-        ),
-        gh=gh,
-        queue=queue,
-        reporter=reporter,
-        intake=intake,
-        runner=runner,
-    )
-    sweeper = Sweeper(
-        store=store,
-        queue=queue,
-        reporter=reporter,
-        intake=intake,
-        pool=pool,
-        job_timeout=settings.job_timeout,
-    )
-    app[STORE], app[QUEUE], app[INTAKE], app[METRICS] = store, queue, intake, counters
-    await sweeper.take_over()
-    pool.start()
-    sweeper.start()
-    log.info("Conveyor is ready: %d workers, data in %s", settings.workers, settings.data_dir)
-    yield
-    await sweeper.stop()
-    await pool.stop()
-    pending: set[asyncio.Task[None]] = app[TASKS]
-    for task in pending:
-        task.cancel()
-    await session.close()
-    store.close()
-
-
-def _runner(settings: Settings) -> tuple[Runner | None, str | None]:
-    """The sandbox and interpreters, probed once; without a sandbox, why tests will not run."""
-    hidden = [settings.data_dir]
-    if settings.private_key_path is not None:
-        hidden.append(settings.private_key_path.parent)
-    try:
-        sandbox = open_sandbox(allow_unsandboxed=settings.allow_unsandboxed, hidden=hidden)
-    except SandboxUnavailable as error:
-        log.error(
-            "no sandbox: %s. Tests will not run (ALLOW_UNSANDBOXED=true runs them "
-            "without one: only for code you trust).",
-            error,
+def _lifecycle(role: str, workers: int) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        service = await Service.start(app[SETTINGS], role=role, workers=workers)
+        app[SERVICE] = service
+        app[STORE], app[QUEUE], app[INTAKE], app[METRICS] = (
+            service.store,
+            service.queue,
+            service.intake,
+            service.metrics,
         )
-        return None, (
-            f"This Conveyor has no sandbox for untrusted code ({error}), and its operator did "
-            "not allow running tests without one."
-        )
-    if sandbox.mode == "none":
-        log.warning("sandbox: %s", sandbox.description)
-    else:
-        log.info("sandbox: %s", sandbox.description)
-    interpreters = discover()
-    log.info("Python versions: %s", ", ".join(i.version for i in interpreters) or "none")
-    runner = Runner(
-        sandbox=sandbox,
-        interpreters=interpreters,
-        environments=EnvironmentCache(settings.data_dir / "environments"),
-        downloads=settings.data_dir / "downloads",
-        limits=Limits(
-            memory_bytes=settings.job_memory_mb * 1024 * 1024,
-            processes=settings.job_processes,
-            disk_bytes=settings.job_disk_mb * 1024 * 1024,
-        ),
-        install_env=package_index_settings(os.environ),
-    )
-    return runner, None
+        yield
+        pending: set[asyncio.Task[None]] = app[TASKS]
+        for task in pending:
+            task.cancel()
+        await service.stop()
+
+    return lifecycle
 
 
 def _refuse(status: int, reason: str) -> web.Response:
@@ -218,7 +135,11 @@ async def _webhook(request: web.Request) -> web.Response:
     action = event.data.get("action")
     store = request.app[STORE]
     if not store.record_delivery(
-        delivery_id, event_name, action if isinstance(action, str) else None, body
+        delivery_id,
+        event_name,
+        action if isinstance(action, str) else None,
+        body,
+        received_by=request.app[SERVICE].presence.id,
     ):
         return web.json_response({"status": "duplicate delivery ignored"}, status=200)
     task = asyncio.create_task(request.app[INTAKE].process(Delivery(delivery_id, event_name, body)))
@@ -247,14 +168,13 @@ def _job(request: web.Request) -> Job:
 async def run_log(request: web.Request) -> web.StreamResponse:
     """The raw log; `?offset=N` gives only what came after byte N (the page polls it)."""
     job = _job(request)
-    path = pages.log_path(request.app[SETTINGS].data_dir, job)
     try:
         offset = int(request.query.get("offset", "0"))
     except ValueError:
         offset = -1
     if offset < 0:
         raise web.HTTPBadRequest(text="offset must be a whole number, 0 or more")
-    data, size = pages.read_log(path, offset)
+    data, size = request.app[QUEUE].read_log(job.id, offset)
     return web.Response(
         body=data,
         content_type="text/plain",
@@ -265,7 +185,8 @@ async def run_log(request: web.Request) -> web.StreamResponse:
 
 async def run_page(request: web.Request) -> web.Response:
     job = _job(request)
-    page = pages.run_page(job, pages.log_path(request.app[SETTINGS].data_dir, job))
+    data, _ = request.app[QUEUE].read_log(job.id)
+    page = pages.run_page(job, data)
     return web.Response(
         text=page,
         content_type="text/html",

@@ -31,6 +31,11 @@ SKIP_MARKERS = ("[skip ci]", "[ci skip]", "[skip conveyor]")
 GIT_OBJECTS = "/conveyor/git-objects"  # the mirror's objects, read-only, in the sandbox
 IDLE_POLL = 5.0  # a wake-up can be missed only by another process; poll now and then anyway
 RECORD_RETRY = 5.0  # seconds between tries to record a verdict the database refused
+WATCH_INTERVAL = 2.0  # how often running jobs are checked for a cancel from another process
+LOG_SHIP_INTERVAL = 1.0  # how stale the log on the details page may be
+LOG_CHUNK = 256 * 1024
+# The log kept in the database for the details page; the worker's copy has all of it.
+LOG_DATABASE_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,10 @@ class WorkerPool:
         reporter: Reporter,
         intake: Intake,
         runner: Runner | None,
+        worker_id: str | None = None,
     ) -> None:
         self.settings = settings
+        self.worker_id = worker_id  # this process, as the queue knows it
         self.gh = gh
         self.queue = queue
         self.reporter = reporter
@@ -72,6 +79,9 @@ class WorkerPool:
             asyncio.create_task(self._loop(), name=f"worker-{n}")
             for n in range(self.settings.workers)
         ]
+        if self.settings.workers:
+            self._tasks.append(asyncio.create_task(self._watch(), name="worker-watch"))
+            self._tasks.append(asyncio.create_task(self._listen(), name="worker-listen"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -91,9 +101,31 @@ class WorkerPool:
     def running_ids(self) -> frozenset[int]:
         return frozenset(self._running)
 
+    async def _listen(self) -> None:
+        """Jobs announced by other processes (web processes, another machine's sweeper)."""
+        async for _ in self.queue.ready_signals():
+            self.wake()
+
+    async def _watch(self) -> None:
+        """Cancels asked for by other processes, and jobs taken over by one (this process
+        was taken for dead): both stop here."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if not self._running:
+                continue
+            try:
+                for job_id in self.queue.cancel_requested(self._running):
+                    self.cancel(job_id)
+                mine = {job.id for job in self.queue.running_on(self.worker_id)}
+                for job_id in set(self._running) - mine:
+                    log.warning("job %s: taken over by another process; stopping here", job_id)
+                    self.cancel(job_id)
+            except Exception:
+                log.exception("cannot check the running jobs")
+
     async def _loop(self) -> None:
         while True:
-            job = self.queue.claim()
+            job = self.queue.claim(self.worker_id)
             if job is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -105,7 +137,7 @@ class WorkerPool:
                 await self.run(job)
             except asyncio.CancelledError:
                 # The service is stopping: the job runs again when it is back.
-                self.queue.requeue(job.id)
+                self.queue.requeue(job.id, self.worker_id)
                 raise
             except Exception:
                 log.exception("job %s: worker failed", job.id)
@@ -120,10 +152,14 @@ class WorkerPool:
             # A fresh token for every job: a job may outlive the cached one.
             token = await self.gh.token(job.installation_id)
             run_log = RunLog(artifacts / "output.log", Masker((token, *self.settings.secrets)))
+            shipped = asyncio.Event()
+            shipping = asyncio.create_task(self._ship_log(job.id, run_log.path, shipped))
             try:
                 output = await self._execute(job, token, workspace, artifacts, run_log, cancel)
             finally:
                 run_log.close()
+                shipped.set()
+                await shipping
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -141,6 +177,39 @@ class WorkerPool:
         finally:
             self._running.pop(job.id, None)
 
+    async def _ship_log(self, job_id: int, path: Path, done: asyncio.Event) -> None:
+        """Copy the log into the database as it grows: the details page is served by a web
+        process, which may be on another machine."""
+        sent = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), LOG_SHIP_INTERVAL)
+            sent = self._ship_new_lines(job_id, path, sent)
+            if done.is_set():
+                return
+
+    def _ship_new_lines(self, job_id: int, path: Path, sent: int) -> int:
+        try:
+            with path.open("rb") as log_file:
+                log_file.seek(sent)
+                while sent < LOG_DATABASE_LIMIT:
+                    data = log_file.read(min(LOG_CHUNK, LOG_DATABASE_LIMIT - sent))
+                    if not data:
+                        return sent
+                    self.queue.append_log(job_id, sent, data)
+                    sent += len(data)
+                if sent == LOG_DATABASE_LIMIT and log_file.read(1):
+                    note = (
+                        f"\n… the log goes on; the database keeps its first "
+                        f"{LOG_DATABASE_LIMIT // (1024 * 1024)} MB. All of it is in {path} "
+                        "on the worker.\n"
+                    ).encode()
+                    self.queue.append_log(job_id, sent, note)
+                    sent += len(note)
+        except (OSError, QueueWriteError) as error:
+            log.warning("job %s: log not copied to the database yet: %s", job_id, error)
+        return sent
+
     async def _record(self, job: Job, output: CheckOutput) -> None:
         """Record the verdict, then post it.
 
@@ -149,6 +218,10 @@ class WorkerPool:
         works; meanwhile the job stays among the running ones, so the sweeper leaves it be.
         """
         posted = False
+        current = self.queue.get(job.id)
+        if self.worker_id is not None and current is not None and current.worker != self.worker_id:
+            log.warning("job %s: another process took it over; this verdict is dropped", job.id)
+            return
         while True:
             try:
                 finished = self.queue.finish(job.id, output.to_json())

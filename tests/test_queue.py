@@ -1,17 +1,20 @@
-"""app/queue.py and app/store.py on a real SQLite file: dedupe, supersede, claim, restart."""
+"""app/queue.py and app/store.py on a real SQLite file and a real PostgreSQL: dedupe, supersede,
+claim, restart."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app.database import Database, open_database
 from app.queue import FINISHED, QUEUED, RUNNING, Job, JobQueue
 from app.run_request import RunRequest
-from app.store import Delivery, Store
+from app.store import Delivery, ProcessRecord, Store
 
 CHECK = "tests"
 SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
@@ -40,8 +43,14 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    opened = Store(db_path)
+def open_db(database_url: str | None, db_path: Path) -> Callable[[], Database]:
+    """A new connection to the test's database, on each backend."""
+    return lambda: open_database(database_url, db_path.parent)
+
+
+@pytest.fixture
+def store(open_db: Callable[[], Database]) -> Iterator[Store]:
+    opened = Store(open_db())
     yield opened
     opened.close()
 
@@ -64,7 +73,7 @@ def finish(queue: JobQueue, job: Job, conclusion: str = "success") -> Job:
 # -- enqueue -----------------------------------------------------------------------------------
 
 
-def test_enqueue_stores_every_field_of_the_request(queue: JobQueue, db_path: Path) -> None:
+def test_enqueue_stores_every_field_of_the_request(queue: JobQueue) -> None:
     req = request(
         reason="pull_request.opened",
         pull_number=7,
@@ -77,7 +86,6 @@ def test_enqueue_stores_every_field_of_the_request(queue: JobQueue, db_path: Pat
     job = enqueued.job
     assert job is not None
     assert enqueued.superseded == ()
-    assert db_path.exists()
     assert (job.repo_full_name, job.repo_id, job.installation_id, job.clone_url) == (
         "octo/hello",
         186853002,
@@ -402,7 +410,7 @@ def test_a_replayed_delivery_id_is_refused(store: Store) -> None:
     assert store.record_delivery("guid-1", "push", None, b'{"a": 1}') is False
     assert store.record_delivery("guid-1", "pull_request", "opened", b"{}") is False
     assert store.record_delivery("guid-2", "pull_request", "opened", b"{}") is True
-    pending = store.unprocessed_deliveries()
+    pending = store.orphaned_deliveries([])
     assert pending == [
         Delivery("guid-1", "push", b'{"a": 1}'),
         Delivery("guid-2", "pull_request", b"{}"),
@@ -412,7 +420,7 @@ def test_a_replayed_delivery_id_is_refused(store: Store) -> None:
 def test_a_processed_delivery_is_no_longer_pending_but_still_refused(store: Store) -> None:
     store.record_delivery("guid-1", "push", None, b"{}")
     store.delivery_processed("guid-1", error="KeyError: 'x'")
-    assert store.unprocessed_deliveries() == []
+    assert store.orphaned_deliveries([]) == []
     store.forget_deliveries_before(0.0)  # nothing that old
     assert store.record_delivery("guid-1", "push", None, b"{}") is False
 
@@ -423,7 +431,7 @@ def test_forgetting_old_processed_deliveries(store: Store) -> None:
     store.delivery_processed("old")
     store.forget_deliveries_before(float("inf"))
     assert store.record_delivery("old", "push", None, b"{}") is True
-    assert [d.delivery_id for d in store.unprocessed_deliveries()] == ["pending", "old"]
+    assert [d.delivery_id for d in store.orphaned_deliveries([])] == ["pending", "old"]
 
 
 def test_installations_keep_their_repositories(store: Store) -> None:
@@ -438,8 +446,8 @@ def test_installations_keep_their_repositories(store: Store) -> None:
 # -- a restart ---------------------------------------------------------------------------------
 
 
-def test_state_survives_closing_and_reopening_the_store(db_path: Path) -> None:
-    store = Store(db_path)
+def test_state_survives_closing_and_reopening_the_store(open_db: Callable[[], Database]) -> None:
+    store = Store(open_db())
     queue = JobQueue(store)
     running = new_job(queue, request(SHA_A, lane="l1"))
     queue.set_check_run(running.id, 11)
@@ -451,10 +459,10 @@ def test_state_survives_closing_and_reopening_the_store(db_path: Path) -> None:
     store.record_delivery("guid-1", "push", None, b"{}")
     store.record_installation(5, "octo", active=True, added=["octo/a"])
     store.close()
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(Exception, match="closed"):
         queue.get(running.id)
 
-    reopened = Store(db_path)
+    reopened = Store(open_db())
     try:
         again = JobQueue(reopened)
         assert [j.id for j in again.in_state(RUNNING)] == [running.id]
@@ -475,17 +483,17 @@ def test_state_survives_closing_and_reopening_the_store(db_path: Path) -> None:
 
 def test_the_store_uses_wal_and_creates_its_folder(db_path: Path) -> None:
     assert not db_path.parent.exists()
-    store = Store(db_path)
+    store = Store(open_database(None, db_path.parent))
     try:
         assert db_path.parent.is_dir()
-        mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
-        assert mode == "wal"
+        mode = store.db.execute("PRAGMA journal_mode").fetchone()
+        assert mode == {"journal_mode": "wal"}
     finally:
         store.close()
 
 
-def test_a_second_connection_sees_committed_jobs(db_path: Path) -> None:
-    writer, reader = Store(db_path), Store(db_path)
+def test_a_second_connection_sees_committed_jobs(open_db: Callable[[], Database]) -> None:
+    writer, reader = Store(open_db()), Store(open_db())
     try:
         job = new_job(JobQueue(writer), request())
         seen = JobQueue(reader).get(job.id)
@@ -494,3 +502,177 @@ def test_a_second_connection_sees_committed_jobs(db_path: Path) -> None:
     finally:
         writer.close()
         reader.close()
+
+
+# -- several processes: the queue shared over connections ---------------------------------------
+
+
+def test_concurrent_claims_from_separate_connections_take_each_job_once(
+    open_db: Callable[[], Database],
+) -> None:
+    setup = Store(open_db())
+    queue = JobQueue(setup)
+    made = [new_job(queue, request(f"{n:040x}", lane=f"l{n}")) for n in range(40)]
+    for job in made:
+        queue.set_check_run(job.id, job.id)
+    claimers = [JobQueue(Store(open_db())) for _ in range(4)]
+    taken: list[list[int]] = [[] for _ in claimers]
+    start = threading.Barrier(len(claimers))
+
+    def drain(index: int) -> None:
+        start.wait()
+        while (job := claimers[index].claim(f"worker-{index}")) is not None:
+            taken[index].append(job.id)
+
+    threads = [threading.Thread(target=drain, args=(n,)) for n in range(len(claimers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = sorted(job_id for ids in taken for job_id in ids)
+    assert every == sorted(job.id for job in made)
+    for index, ids in enumerate(taken):
+        assert all(queue.get(job_id).worker == f"worker-{index}" for job_id in ids)  # type: ignore[union-attr]
+    for claimer in claimers:
+        claimer.db.close()
+    setup.close()
+
+
+def test_the_same_commit_announced_to_several_web_processes_at_once_gets_one_job(
+    open_db: Callable[[], Database],
+) -> None:
+    queues = [JobQueue(Store(open_db())) for _ in range(4)]
+    start = threading.Barrier(len(queues))
+    results: list[Job | None] = [None] * len(queues)
+
+    def enqueue(index: int) -> None:
+        start.wait()
+        results[index] = queues[index].enqueue(request(SHA_A, reason=f"event-{index}"), CHECK).job
+
+    threads = [threading.Thread(target=enqueue, args=(n,)) for n in range(len(queues))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([job for job in results if job is not None]) == 1
+    assert len(queues[0].jobs_for_commit(186853002, SHA_A)) == 1
+    for each in queues:
+        each.db.close()
+
+
+def test_a_running_job_is_taken_over_by_one_process_only(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    queue.set_check_run(job.id, 1)
+    assert queue.claim("dead") is not None
+    assert [j.id for j in queue.running_on("dead")] == [job.id]
+    assert queue.running_on("alive") == []
+    # "dead" has no row in `processes`: it stopped, so its job is an orphan.
+    assert [j.id for j in queue.orphaned_running([])] == [job.id]
+    assert queue.take(job.id, "dead", "first") is True
+    assert queue.take(job.id, "dead", "second") is False
+    assert queue.requeue(job.id, "second") is False  # not its job
+    assert queue.requeue(job.id, "first") is True
+    again = queue.get(job.id)
+    assert again is not None
+    assert (again.state, again.worker) == (QUEUED, None)
+
+
+def test_jobs_claimed_before_workers_were_recorded_count_as_nobodys(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    queue.set_check_run(job.id, 1)
+    assert queue.claim() is not None
+    assert [j.id for j in queue.orphaned_running([])] == [job.id]
+    assert queue.take(job.id, None, "me") is True
+
+
+def test_a_cancel_asked_for_elsewhere_is_seen_by_the_worker(queue: JobQueue) -> None:
+    one, two = new_job(queue, request(SHA_A, lane="l1")), new_job(queue, request(SHA_B, lane="l2"))
+    assert queue.cancel_requested([]) == []
+    queue.request_cancel(two.id, "superseded by c")
+    assert queue.cancel_requested([one.id, two.id]) == [two.id]
+
+
+def test_only_one_announce_of_a_job_at_a_time(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    assert queue.begin_announce(job.id, stale_after=300) is True
+    assert queue.begin_announce(job.id, stale_after=300) is False
+    queue.end_announce(job.id, None)  # GitHub refused: the next sweep tries again
+    assert queue.begin_announce(job.id, stale_after=300) is True
+    # An announce whose process died is tried again once it is stale.
+    assert queue.begin_announce(job.id, stale_after=-1) is True
+    queue.end_announce(job.id, 4321)
+    announced = queue.get(job.id)
+    assert announced is not None
+    assert (announced.check_run_id, announced.announcing_since) == (4321, None)
+    assert queue.begin_announce(job.id, stale_after=-1) is False  # it has its check run
+
+
+def test_the_log_is_read_back_from_any_offset(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    assert queue.read_log(job.id) == (b"", 0)
+    queue.append_log(job.id, 0, b"first line\n")
+    queue.append_log(job.id, 11, b"second\n")
+    queue.append_log(job.id, 11, b"second\n")  # shipped twice after a retry: kept once
+    assert queue.read_log(job.id) == (b"first line\nsecond\n", 18)
+    assert queue.read_log(job.id, 6) == (b"line\nsecond\n", 18)
+    assert queue.read_log(job.id, 11) == (b"second\n", 18)
+    assert queue.read_log(job.id, 18) == (b"", 18)
+    queue.append_log(job.id, 40, b"after a gap\n")  # a chunk still missing before it
+    assert queue.read_log(job.id) == (b"first line\nsecond\n", 18)
+    other = new_job(queue, request(SHA_B, lane="other"))
+    assert queue.read_log(other.id) == (b"", 0)
+
+
+def test_binary_log_bytes_survive(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    data = bytes(range(256)) * 4
+    queue.append_log(job.id, 0, data)
+    assert queue.read_log(job.id) == (data, len(data))
+
+
+def test_deliveries_of_a_dead_process_are_taken_by_one_other(store: Store) -> None:
+    now = time.time()
+    for name in ("dead", "alive"):
+        store.register_process(ProcessRecord(name, "host", 1, "web", now, now))
+    store.record_delivery("guid-1", "push", None, b"{}", received_by="dead")
+    store.record_delivery("guid-2", "push", None, b"{}", received_by="alive")
+    store.record_delivery("guid-3", "push", None, b"{}")  # an older version: nobody
+    store.record_delivery("guid-4", "push", None, b"{}", received_by="stopped")  # no row
+    assert [d.delivery_id for d in store.orphaned_deliveries([])] == ["guid-3", "guid-4"]
+    orphans = store.orphaned_deliveries(["dead"])
+    assert [(d.delivery_id, d.received_by) for d in orphans] == [
+        ("guid-1", "dead"),
+        ("guid-3", None),
+        ("guid-4", "stopped"),
+    ]
+    assert store.take_delivery("guid-1", "dead", "me") is True
+    assert store.take_delivery("guid-1", "dead", "other") is False
+    assert store.take_delivery("guid-3", None, "me") is True
+    store.register_process(ProcessRecord("me", "host", 2, "web", now, now))
+    assert [d.delivery_id for d in store.orphaned_deliveries(["dead"])] == ["guid-4"]
+
+
+def test_processes_are_recorded_seen_and_forgotten(store: Store) -> None:
+    record = ProcessRecord("web-1", "host", 42, "web", 1.0, 1.0)
+    store.register_process(record)
+    assert store.processes() == [record]
+    assert store.process_seen("web-1") is True
+    assert store.processes()[0].seen_at > 1.0
+    store.forget_process("web-1")
+    assert store.processes() == []
+    assert store.process_seen("web-1") is False
+
+
+def test_conclusions_and_durations_for_the_metrics(queue: JobQueue) -> None:
+    assert queue.conclusions() == {}
+    assert queue.durations((1.0, 10.0)) == (0, 0.0, [0, 0])
+    for n, conclusion in enumerate(("success", "failure", "success")):
+        job = new_job(queue, request(f"{n:040x}", lane=f"l{n}"))
+        queue.set_check_run(job.id, n + 1)
+        claimed = queue.claim()
+        assert claimed is not None
+        finish(queue, claimed, conclusion)
+    assert queue.conclusions() == {"success": 2, "failure": 1}
+    count, total, cumulative = queue.durations((1.0, 10.0))
+    assert (count, cumulative) == (3, [3, 3])
+    assert 0.0 <= total < 3.0

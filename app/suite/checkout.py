@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import fcntl
 import os
 import re
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from app.suite.process import run_command
@@ -25,6 +28,24 @@ class Mirrors:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._locks: dict[str, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, key: str) -> AsyncIterator[None]:
+        """One fetch into a mirror at a time, among this process's tasks and among the
+        processes that share the data folder (a web and a worker process on one machine)."""
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            self.root.mkdir(parents=True, exist_ok=True)
+            with (self.root / f"{key}.lock").open("a") as handle:
+                while True:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        await asyncio.sleep(0.05)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def objects(self, key: str) -> Path:
         """The mirror's object store: a workspace borrows from it (`clone --shared`)."""
@@ -42,8 +63,7 @@ class Mirrors:
     ) -> None:
         """Fetch `ref` (which must hold `sha`) into the mirror `key`, then check `sha` out."""
         mirror = self.root / f"{key}.git"
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        async with self._lock(key):
             if not (mirror / "HEAD").exists():
                 mirror.parent.mkdir(parents=True, exist_ok=True)
                 await _git(["init", "--bare", "--quiet", str(mirror)], token=None)
@@ -95,7 +115,7 @@ class Mirrors:
         request's diff); empty when the base cannot be fetched."""
         mirror = self.root / f"{key}.git"
         base_ref = f"refs/heads/{base_branch}"
-        async with self._locks.setdefault(key, asyncio.Lock()):
+        async with self._lock(key):
             try:
                 await _git(
                     [

@@ -18,17 +18,20 @@ async def github(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
 
 
 @pytest.fixture
-async def harness(github: LocalGitHub, tmp_path: Path) -> AsyncIterator[Harness]:
-    """The service watching one repository; afterwards, GitHub must have refused nothing."""
-    world = Harness(github, tmp_path)
+async def harness(
+    github: LocalGitHub, tmp_path: Path, database_url: str | None
+) -> AsyncIterator[Harness]:
+    """The service watching one repository, on SQLite and on PostgreSQL; afterwards, GitHub
+    must have refused nothing."""
+    world = Harness(github, tmp_path, database_url)
     await world.setup()
     try:
         yield world
     finally:
-        world.service.stop()
+        world.stop()
     refused = [
         (c.method, c.path, c.status, c.response_json)
         for c in github.refused()
         if not c.fault_injected  # the faults a test asked for are not the service's doing
     ]
-    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.service.log()}"
+    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.logs()}"

@@ -27,18 +27,19 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """`python -m app` as an operator runs it, configured through its environment."""
+    """`python -m app [COMMAND]` as an operator runs it, configured through its environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, command: str = "serve") -> None:
         self.env = env
         self.log_path = log_path
+        self.command = command
         self.url = f"http://127.0.0.1:{env['PORT']}"
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self, timeout: float = 20.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; we poll it
-            [sys.executable, "-m", "app"],
+            [sys.executable, "-m", "app", self.command],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -46,6 +47,15 @@ class ServiceProcess:
         )
         log.close()
         deadline = time.monotonic() + timeout
+        if self.command == "worker":
+            # A worker serves nothing: it is ready when it says so.
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"worker exited at start:\n{self.log()}")
+                if "Conveyor worker running" in self.log():
+                    return
+                await asyncio.sleep(0.05)
+            raise RuntimeError(f"worker not ready after {timeout}s:\n{self.log()}")
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
@@ -80,9 +90,11 @@ class ServiceProcess:
 class Harness:
     """One organisation with the app installed, one repository, and the service watching it."""
 
-    def __init__(self, github: LocalGitHub, tmp: Path) -> None:
+    def __init__(self, github: LocalGitHub, tmp: Path, database_url: str | None = None) -> None:
         self.github = github
         self.tmp = tmp
+        self.database_url = database_url  # None: SQLite in the data folder
+        self.workers: list[ServiceProcess] = []
         self.port = free_port()
         self.secret = "e2e-webhook-secret"
         self.app: GitHubApp
@@ -96,7 +108,13 @@ class Harness:
         assert self.github.url is not None, "the local GitHub is not started"
         return self.github.url
 
-    async def setup(self, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> None:
+    async def setup(
+        self,
+        *,
+        workers: int = 2,
+        extra_env: dict[str, str] | None = None,
+        command: str = "serve",
+    ) -> None:
         self.app = self.github.register_app(
             name="conveyor",
             webhook_url=f"http://127.0.0.1:{self.port}/webhook",
@@ -123,12 +141,43 @@ class Harness:
             "JOB_PROCESSES": "256",
             "JOB_DISK_MB": "300",
         }
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
         env.update(extra_env or {})
-        self.service = ServiceProcess(env, self.tmp / "service.log")
+        self.env = env
+        self.service = ServiceProcess(env, self.tmp / "service.log", command)
         await self.service.start()
         git(self.tmp, "init", "-q", "-b", "main", str(self.work))
         git(self.work, "config", "user.name", "Octo Cat")
         git(self.work, "config", "user.email", "octocat@example.com")
+
+    async def add_worker(
+        self, *, workers: int = 1, data_dir: Path | None = None, **env: str
+    ) -> ServiceProcess:
+        """Another process, `python -m app worker`, sharing the queue; with PostgreSQL it gets
+        a data folder of its own, as on another machine."""
+        n = len(self.workers) + 1
+        if data_dir is None:
+            data_dir = self.tmp / f"worker-{n}" if self.database_url else self.tmp / "data"
+        worker = ServiceProcess(
+            {**self.env, "WORKERS": str(workers), "DATA_DIR": str(data_dir), **env},
+            self.tmp / f"worker-{n}.log",
+            "worker",
+        )
+        await worker.start()
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.service.stop()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {process.log_path.name} ---\n{process.log()}"
+            for process in (self.service, *self.workers)
+        )
 
     def commit(self, files: dict[str, str], message: str = "change") -> str:
         for name, content in files.items():
@@ -163,7 +212,7 @@ class Harness:
         raise AssertionError(
             f"timed out waiting for the check runs of {sha[:10]}: "
             f"{[(r.id, r.status, r.conclusion) for r in self.runs(sha)]}\n"
-            f"--- service log ---\n{self.service.log()[-6000:]}"
+            f"--- logs ---\n{self.logs()[-8000:]}"
         )
 
     async def completed(self, sha: str, count: int = 1, timeout: float = 60.0) -> list[CheckRun]:

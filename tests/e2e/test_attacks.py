@@ -119,9 +119,15 @@ async def test_garbage_on_the_run_pages_is_answered_without_errors(harness: Harn
 class KeyFileHarness(Harness):
     """The app's key in a 0600 file (GITHUB_PRIVATE_KEY_PATH), as an operator would keep it."""
 
-    async def setup(self, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> None:
+    async def setup(
+        self,
+        *,
+        workers: int = 2,
+        extra_env: dict[str, str] | None = None,
+        command: str = "serve",
+    ) -> None:
         self.key_path = self.tmp / "keys" / "app.pem"
-        await super().setup(workers=workers, extra_env=extra_env)
+        await super().setup(workers=workers, extra_env=extra_env, command=command)
         # The app (and its key) exists only now: restart the service with the key as a file.
         self.service.stop()
         self.key_path.parent.mkdir(mode=0o700)
@@ -133,16 +139,18 @@ class KeyFileHarness(Harness):
 
 
 @pytest.fixture
-async def key_file_harness(github: LocalGitHub, tmp_path: Path) -> AsyncIterator[KeyFileHarness]:
+async def key_file_harness(
+    github: LocalGitHub, tmp_path: Path, database_url: str | None
+) -> AsyncIterator[KeyFileHarness]:
     """As conftest's `harness`, key file aside: afterwards, GitHub must have refused nothing."""
-    world = KeyFileHarness(github, tmp_path)
+    world = KeyFileHarness(github, tmp_path, database_url)
     await world.setup()
     try:
         yield world
     finally:
-        world.service.stop()
+        world.stop()
     refused = [(c.method, c.path, c.status) for c in github.refused() if not c.fault_injected]
-    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.service.log()}"
+    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.logs()}"
 
 
 async def test_the_tests_cannot_read_the_key_the_database_or_other_runs(

@@ -44,21 +44,23 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
-async def make_harness(github: LocalGitHub, tmp_path: Path) -> AsyncIterator[MakeHarness]:
+async def make_harness(
+    github: LocalGitHub, tmp_path: Path, database_url: str | None
+) -> AsyncIterator[MakeHarness]:
     """A harness with chosen settings; `refusals_allowed` for tests that make GitHub refuse."""
     made: list[tuple[Harness, bool]] = []
 
     async def make(
         *, workers: int = 2, refusals_allowed: bool = False, extra_env: dict[str, str] | None = None
     ) -> Harness:
-        world = Harness(github, tmp_path)
+        world = Harness(github, tmp_path, database_url)
         await world.setup(workers=workers, extra_env=extra_env)
         made.append((world, refusals_allowed))
         return world
 
     yield make
     for world, refusals_allowed in made:
-        world.service.stop()
+        world.stop()
         if not refusals_allowed:
             refused = [
                 (c.method, c.path, c.status) for c in github.refused() if not c.fault_injected

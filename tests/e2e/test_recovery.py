@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from app.database import open_database
+from app.store import Store
 from tests.e2e.harness import PASSING, Harness
 
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
@@ -88,11 +88,10 @@ async def test_a_delivery_stored_but_not_processed_is_processed_after_restart(
     await harness.completed(sha)
     harness.service.stop()
     # As if the process died between answering 202 and acting on the delivery:
-    database = sqlite3.connect(harness.tmp / "data" / "conveyor.sqlite3")
-    with database:
-        database.execute("UPDATE deliveries SET processed_at = NULL")
-        database.execute("DELETE FROM jobs")
-    database.close()
+    store = Store(open_database(harness.database_url, harness.tmp / "data"))
+    store.db.execute("UPDATE deliveries SET processed_at = NULL")
+    store.db.execute("DELETE FROM jobs")
+    store.close()
 
     await harness.service.start()
     runs = await harness.completed(sha, count=2)

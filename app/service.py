@@ -1,0 +1,179 @@
+"""One Conveyor process, wired: the database, GitHub, the pipeline, and what this process runs.
+
+`python -m app` runs everything in one process (the one-machine setup); `python -m app web`
+answers webhooks and serves pages but runs no tests; `python -m app worker` runs tests and
+serves nothing. They share the database (PostgreSQL when several machines take part); each one
+also sweeps, so any of them takes over from another that died.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import aiohttp
+
+from app.database import describe, open_database
+from app.github.client import GitHubClient
+from app.intake import Intake
+from app.metrics import Metrics
+from app.presence import Presence
+from app.queue import JobQueue
+from app.reporter import Reporter
+from app.settings import Settings
+from app.store import Store
+from app.suite.environments import EnvironmentCache
+from app.suite.pythons import discover
+from app.suite.runner import Runner, package_index_settings
+from app.suite.sandbox import Limits, SandboxUnavailable, open_sandbox
+from app.sweeper import Sweeper
+from app.worker import WorkerPool, WorkerSettings
+
+log = logging.getLogger(__name__)
+
+GITHUB_TIMEOUT = 30.0
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    queue: JobQueue
+    metrics: Metrics
+    session: aiohttp.ClientSession
+    intake: Intake
+    presence: Presence
+    sweeper: Sweeper
+    pool: WorkerPool | None
+
+    @classmethod
+    async def start(cls, settings: Settings, *, role: str, workers: int) -> Service:
+        """Open everything, take over from dead processes, then start the loops."""
+        store = Store(open_database(settings.database_url, settings.data_dir))
+        log.info("data: %s", describe(settings.database_url, settings.data_dir))
+        queue = JobQueue(store)
+        metrics = Metrics(queue)
+        session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=GITHUB_TIMEOUT),
+            trace_configs=[metrics.trace_config()],
+        )
+        gh = GitHubClient(
+            session,
+            api_url=settings.api_url,
+            app_id=settings.app_id,
+            private_key=settings.private_key,
+        )
+        reporter = Reporter(gh, queue, settings.public_url)
+        presence = Presence(store, role)
+        pool: WorkerPool | None = None
+
+        def wake_workers() -> None:
+            if pool is not None:
+                pool.wake()
+            queue.notify_ready()
+
+        def cancel_running(job_id: int) -> None:
+            # A job running in another process sees its cancel_reason within seconds.
+            if pool is not None:
+                pool.cancel(job_id)
+
+        intake = Intake(
+            app_id=settings.app_id,
+            store=store,
+            queue=queue,
+            reporter=reporter,
+            wake_workers=wake_workers,
+            cancel_running=cancel_running,
+        )
+        if workers:
+            runner, refusal = _runner(settings)
+            secrets: tuple[str, ...] = (settings.private_key, settings.webhook_secret)
+            if settings.database_password:
+                secrets += (settings.database_password,)
+            pool = WorkerPool(
+                WorkerSettings(
+                    settings.data_dir,
+                    workers,
+                    settings.job_timeout,
+                    secrets=secrets,
+                    refusal=refusal,
+                ),
+                gh=gh,
+                queue=queue,
+                reporter=reporter,
+                intake=intake,
+                runner=runner,
+                worker_id=presence.id,
+            )
+        sweeper = Sweeper(
+            store=store,
+            queue=queue,
+            reporter=reporter,
+            intake=intake,
+            presence=presence,
+            pool=pool,
+            job_timeout=settings.job_timeout,
+        )
+        presence.register()
+        presence.start()
+        await sweeper.take_over()
+        if pool is not None:
+            pool.start()
+        sweeper.start()
+        log.info(
+            "Conveyor %s is ready (process %s): %d workers, data folder %s",
+            role,
+            presence.id,
+            workers,
+            settings.data_dir,
+        )
+        return cls(settings, store, queue, metrics, session, intake, presence, sweeper, pool)
+
+    async def stop(self) -> None:
+        """Running jobs go back to the queue (another process, or this one restarted, runs
+        them again); then this process leaves."""
+        await self.sweeper.stop()
+        if self.pool is not None:
+            await self.pool.stop()
+        await self.presence.stop()
+        await self.session.close()
+        self.store.close()
+
+
+def _runner(settings: Settings) -> tuple[Runner | None, str | None]:
+    """The sandbox and interpreters, probed once; without a sandbox, why tests will not run."""
+    hidden = [settings.data_dir]
+    if settings.private_key_path is not None:
+        hidden.append(settings.private_key_path.parent)
+    try:
+        sandbox = open_sandbox(allow_unsandboxed=settings.allow_unsandboxed, hidden=hidden)
+    except SandboxUnavailable as error:
+        log.error(
+            "no sandbox: %s. Tests will not run (ALLOW_UNSANDBOXED=true runs them "
+            "without one: only for code you trust).",
+            error,
+        )
+        return None, (
+            f"This Conveyor has no sandbox for untrusted code ({error}), and its operator did "
+            "not allow running tests without one."
+        )
+    if sandbox.mode == "none":
+        log.warning("sandbox: %s", sandbox.description)
+    else:
+        log.info("sandbox: %s", sandbox.description)
+    interpreters = discover()
+    log.info("Python versions: %s", ", ".join(i.version for i in interpreters) or "none")
+    runner = Runner(
+        sandbox=sandbox,
+        interpreters=interpreters,
+        environments=EnvironmentCache(settings.data_dir / "environments"),
+        downloads=settings.data_dir / "downloads",
+        limits=Limits(
+            memory_bytes=settings.job_memory_mb * 1024 * 1024,
+            processes=settings.job_processes,
+            disk_bytes=settings.job_disk_mb * 1024 * 1024,
+        ),
+        install_env=package_index_settings(os.environ),
+    )
+    return runner, None

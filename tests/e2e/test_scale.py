@@ -1,0 +1,96 @@
+"""Web and worker processes sharing one queue (`python -m app web` + `python -m app worker`), on
+SQLite (one machine, one data folder) and PostgreSQL (each worker with a data folder of its own,
+as on another machine)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from app.localgithub import LocalGitHub
+from tests.e2e.harness import PASSING, SLOW, Harness
+
+BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
+
+
+@pytest.fixture
+async def web(
+    github: LocalGitHub, tmp_path: Path, database_url: str | None
+) -> AsyncIterator[Harness]:
+    """`python -m app web` alone: it answers webhooks and runs no tests; workers are added."""
+    world = Harness(github, tmp_path, database_url)
+    await world.setup(command="web")
+    try:
+        yield world
+    finally:
+        world.stop()
+    refused = [(c.method, c.path, c.status) for c in github.refused() if not c.fault_injected]
+    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.logs()}"
+
+
+async def test_worker_processes_run_what_the_web_process_queues(web: Harness) -> None:
+    await web.add_worker()
+    await web.add_worker()
+    web.commit(PASSING, "calculator")
+    first = await web.push("main")
+    web.branch("feature")
+    second = web.commit({"test_more.py": "def test_more():\n    assert True\n"}, "more")
+    await web.push("feature")
+
+    [one] = await web.completed(first)
+    [two] = await web.completed(second)
+
+    assert (one.conclusion, two.conclusion) == ("success", "success")
+    assert "→ success" not in web.service.log()  # the web process ran nothing
+    assert "→ success" in "".join(worker.log() for worker in web.workers)
+    # The details page comes from the web process; the log from whichever worker ran it.
+    assert one.details_url is not None
+    async with aiohttp.ClientSession() as session:
+        async with session.get(one.details_url) as page:
+            text = await page.text()
+        async with session.get(f"{one.details_url}/log") as raw:
+            log = await raw.text()
+    assert page.status == 200
+    assert "1 passed" in log, log
+    assert "1 passed" in text
+
+
+async def test_a_killed_worker_s_run_is_taken_over_by_another(web: Harness) -> None:
+    doomed = await web.add_worker()
+    sha = web.commit({**PASSING, **BRIEF}, "a brief test")
+    await web.push("main")
+    await web.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
+    await web.add_worker()  # idle until the other one dies
+
+    doomed.kill()
+    [run] = await web.completed(sha, timeout=90)
+
+    assert run.conclusion == "success"
+    assert [h["status"] for h in run.history] == [
+        "queued",
+        "in_progress",
+        "queued",  # taken back from the dead worker
+        "in_progress",
+        "completed",
+    ]
+    assert run.history[2]["title"] == "Queued again"
+    assert "→ success" in web.workers[1].log()
+
+
+async def test_a_newer_commit_cancels_the_run_in_a_worker_process(web: Harness) -> None:
+    await web.add_worker()
+    old = web.commit({**PASSING, **SLOW}, "slow")
+    await web.push("main")
+    await web.wait_for(old, lambda runs: any(r.status == "in_progress" for r in runs))
+
+    new = web.commit({"test_slow.py": "def test_fast():\n    pass\n"}, "fast again")
+    await web.push("main")
+
+    [cancelled] = await web.completed(old, timeout=30)
+    [passed] = await web.completed(new)
+    assert cancelled.conclusion == "cancelled"
+    assert new in (cancelled.output.summary or "")
+    assert passed.conclusion == "success"

@@ -1,0 +1,114 @@
+"""app/database.py: one interface over SQLite and PostgreSQL, each real."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from app.database import (
+    PostgresDatabase,
+    _pyformat,
+    describe,
+    open_database,
+)
+from app.store import SCHEMA, Store
+
+
+def test_placeholders_become_psycopgs_and_quoted_text_is_left_alone() -> None:
+    assert _pyformat("SELECT ? WHERE a = ?") == "SELECT %s WHERE a = %s"
+    assert _pyformat("SELECT '?', ? WHERE b LIKE 'x%'") == "SELECT '?', %s WHERE b LIKE 'x%%'"
+    assert _pyformat("SELECT 'it''s ?' , ?") == "SELECT 'it''s ?' , %s"
+    assert _pyformat("SELECT 5 % 2") == "SELECT 5 %% 2"
+
+
+def test_describe_never_shows_a_password(tmp_path: Path) -> None:
+    assert describe(None, tmp_path) == f"SQLite in {tmp_path / 'conveyor.sqlite3'}"
+    text = describe("postgresql://ci:hunter2@db.internal:6543/conveyor", tmp_path)
+    assert text == "PostgreSQL database 'conveyor' at db.internal:6543"
+    assert "hunter2" not in text
+
+
+def test_a_failed_transaction_leaves_nothing(database_url: str | None, tmp_path: Path) -> None:
+    db = open_database(database_url, tmp_path)
+    db.execute("CREATE TABLE t (n BIGINT PRIMARY KEY)")
+
+    def insert_then_fail() -> None:
+        with db.transaction():
+            db.execute("INSERT INTO t (n) VALUES (?)", (1,))
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        insert_then_fail()
+    with db.transaction():
+        db.execute("INSERT INTO t (n) VALUES (?)", (2,))
+    assert db.execute("SELECT n FROM t").fetchall() == [{"n": 2}]
+    assert db.execute("INSERT INTO t (n) VALUES (2) ON CONFLICT DO NOTHING").rowcount == 0
+    db.close()
+
+
+def test_the_schema_is_made_once_by_processes_starting_together(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            Store(open_database(database_url, tmp_path)).close()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store = Store(open_database(database_url, tmp_path))
+    assert {"worker", "announcing_since", "coverage"} <= store.db.columns("jobs")
+    store.close()
+
+
+def test_postgresql_reconnects_after_losing_its_connection(postgres_url: str) -> None:
+    db = PostgresDatabase(postgres_url)
+    db.create_schema(SCHEMA)
+    pid = db.execute("SELECT pg_backend_pid() AS pid").fetchone()
+    assert pid is not None
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid["pid"],))
+    row = db.execute("SELECT 1 AS one").fetchone()
+    assert row == {"one": 1}
+    db.close()
+
+
+def test_an_unreachable_postgresql_is_a_clear_error() -> None:
+    with pytest.raises(Exception, match="cannot connect to DATABASE_URL"):
+        PostgresDatabase("postgresql://nobody@127.0.0.1:1/none")
+
+
+async def test_postgresql_wakes_other_processes(postgres_url: str) -> None:
+    listener, sender = PostgresDatabase(postgres_url), PostgresDatabase(postgres_url)
+    signals = listener.notifications("jobs_ready")
+    await asyncio.wait_for(anext(signals), 10)  # listening now: catch up on what was missed
+    waiting = asyncio.ensure_future(anext(signals))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    sender.notify("jobs_ready")
+    await asyncio.wait_for(waiting, 10)
+    await signals.aclose()
+    listener.close()
+    sender.close()
+
+
+async def test_sqlite_has_no_one_to_wake(tmp_path: Path) -> None:
+    db = open_database(None, tmp_path)
+    db.notify("jobs_ready")  # nothing happens, nothing fails
+    signals = db.notifications("jobs_ready")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(anext(signals), 0.2)
+    db.close()

@@ -1,0 +1,81 @@
+"""app/presence.py: which processes are alive, on a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.database import open_database
+from app.presence import Presence, host_key, pid_running
+from app.store import ProcessRecord, Store
+
+
+@pytest.fixture
+def store(database_url: str | None, tmp_path: Path) -> Iterator[Store]:
+    opened = Store(open_database(database_url, tmp_path))
+    yield opened
+    opened.close()
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_the_host_key_names_this_machine_and_its_pid_namespace() -> None:
+    key = host_key()
+    assert key == host_key()
+    assert key.startswith(os.uname().nodename)
+    assert "pid:[" in key
+
+
+def test_pid_running() -> None:
+    assert pid_running(os.getpid())
+    assert not pid_running(dead_pid())
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert not pid_running(zombie.pid)  # exited, not yet waited for
+    zombie.wait()
+
+
+def test_processes_are_alive_until_their_lease_runs_out_or_their_pid_is_gone(store: Store) -> None:
+    me = Presence(store, "serve", lease=30)
+    me.register()
+    now = time.time()
+    elsewhere_recent = ProcessRecord("far-1", "another-host", 1, "worker", now - 100, now - 5)
+    elsewhere_silent = ProcessRecord("far-2", "another-host", 2, "worker", now - 90, now - 31)
+    here_dead = ProcessRecord("near-1", me.host, dead_pid(), "web", now - 80, now)
+    here_alive = ProcessRecord("near-2", me.host, os.getppid(), "web", now - 70, now)
+    for record in (elsewhere_recent, elsewhere_silent, here_dead, here_alive):
+        store.register_process(record)
+    alive, gone = me.processes()
+    assert [r.id for r in alive] == ["far-1", "near-2", me.id]  # oldest first
+    assert [r.id for r in gone] == ["far-2", "near-1"]
+    assert not me.is_leader(alive)
+    store.forget_process("far-1")
+    store.forget_process("near-2")
+    assert me.is_leader(me.processes()[0])
+
+
+async def test_a_process_leaves_on_stop_and_comes_back_if_taken_for_dead(store: Store) -> None:
+    me = Presence(store, "worker", lease=0.06)
+    me.register()
+    me.start()
+    store.forget_process(me.id)  # another process took it for dead
+    deadline = time.monotonic() + 5
+    while me.id not in [r.id for r in store.processes()]:
+        assert time.monotonic() < deadline, "it did not register again"
+        await asyncio.sleep(0.01)
+    await me.stop()
+    assert store.processes() == []

@@ -506,6 +506,7 @@ class JobQueue:
 
     def read_log(self, job_id: int, offset: int = 0) -> tuple[bytes, int]:
         """The log's bytes from `offset` on, and its whole size."""
+        offset = min(offset, 2**62)  # a page asking past any log; databases stop at 2**63
         # From the chunk that holds `offset` on: a page polling a long log reads only the end.
         rows = self.db.execute(
             "SELECT start, data FROM job_logs WHERE job_id = ? AND start >= COALESCE("

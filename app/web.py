@@ -134,13 +134,20 @@ async def _webhook(request: web.Request) -> web.Response:
         return _refuse(400, "not a GitHub App delivery: no installation")
     action = event.data.get("action")
     store = request.app[STORE]
-    if not store.record_delivery(
-        delivery_id,
-        event_name,
-        action if isinstance(action, str) else None,
-        body,
-        received_by=request.app[SERVICE].presence.id,
-    ):
+    try:
+        recorded = store.record_delivery(
+            delivery_id,
+            event_name,
+            action if isinstance(action, str) else None,
+            body,
+            received_by=request.app[SERVICE].presence.id,
+        )
+    except store.db.write_errors as error:
+        # Not stored means not acted on: say so, so that the delivery shows as failed on
+        # GitHub and can be redelivered, rather than a 202 for an event that is lost.
+        log.error("webhook %s not stored: %s", delivery_id, error)
+        return web.json_response({"error": "cannot store the delivery now"}, status=503)
+    if not recorded:
         return web.json_response({"status": "duplicate delivery ignored"}, status=200)
     task = asyncio.create_task(request.app[INTAKE].process(Delivery(delivery_id, event_name, body)))
     tasks = request.app[TASKS]

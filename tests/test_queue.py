@@ -617,6 +617,7 @@ def test_the_log_is_read_back_from_any_offset(queue: JobQueue) -> None:
     assert queue.read_log(job.id, 6) == (b"line\nsecond\n", 18)
     assert queue.read_log(job.id, 11) == (b"second\n", 18)
     assert queue.read_log(job.id, 18) == (b"", 18)
+    assert queue.read_log(job.id, 10**20) == (b"", 18)
     queue.append_log(job.id, 40, b"after a gap\n")  # a chunk still missing before it
     assert queue.read_log(job.id) == (b"first line\nsecond\n", 18)
     other = new_job(queue, request(SHA_B, lane="other"))

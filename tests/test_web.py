@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,3 +192,20 @@ async def test_metrics_count_webhooks_by_event_and_answer(service: Service) -> N
     # The push is being acted on in the background: its job may or may not be queued yet.
     assert any(line.startswith('conveyor_jobs{state="queued"} ') for line in lines)
     assert "conveyor_job_duration_seconds_count 0.0" in lines
+
+
+async def test_a_delivery_the_database_cannot_store_is_503_not_accepted(
+    service: Service, tmp_path: Path
+) -> None:
+    body = json.dumps(load("push.with-new-branch.json")).encode()
+    # Another connection holds the write lock past the service's busy timeout (5 s).
+    blocker = sqlite3.connect(tmp_path / "data" / "conveyor.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        status, answer = await service.post(body, delivery="while-locked")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert (status, answer) == (503, {"error": "cannot store the delivery now"})
+    # Not stored, so GitHub's redelivery is accepted once the database is back.
+    assert (await service.post(body, delivery="while-locked"))[0] == 202

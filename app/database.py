@@ -173,6 +173,14 @@ def _pyformat(sql: str) -> str:
     return "".join(parts)
 
 
+def _text_safe(params: Sequence[Any]) -> Sequence[Any]:
+    """PostgreSQL's text cannot hold NUL, which SQLite's can: a payload's stray `\\u0000` (a
+    commit message, a branch name) becomes U+FFFD rather than an error that loses the event."""
+    if not any(isinstance(p, str) and "\x00" in p for p in params):
+        return params
+    return [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
@@ -193,6 +201,7 @@ class PostgresDatabase(Database):
 
     def _run(self, sql: str, params: Sequence[Any], many: bool) -> Rows:
         statement = _pyformat(sql)
+        params = [_text_safe(row) for row in params] if many else _text_safe(params)
         for attempt in (1, 2):
             try:
                 if many:

@@ -95,9 +95,11 @@ class Presence:
         alive: list[ProcessRecord] = []
         gone: list[ProcessRecord] = []
         for record in self.store.processes():
+            here = record.host == self.host
             dead = record.id != self.id and (
                 record.seen_at < now - self.lease
-                or (record.host == self.host and not pid_running(record.pid))
+                # In a container restarted in place, this process may have the old one's pid.
+                or (here and (record.pid == os.getpid() or not pid_running(record.pid)))
             )
             (gone if dead else alive).append(record)
         return alive, gone

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -24,6 +25,9 @@ from app.settings import Settings
 from app.store import Delivery, Store
 
 log = logging.getLogger(__name__)
+
+# What `secrets.token_urlsafe` makes: anything else is not a run, without asking the database.
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 # GitHub caps payloads at 25 MB; anything bigger is not from GitHub.
 MAX_BODY = 25 * 1024 * 1024
@@ -166,7 +170,10 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def _job(request: web.Request) -> Job:
-    job = request.app[QUEUE].by_public_id(request.match_info["public_id"])
+    public_id = request.match_info["public_id"]
+    if not PUBLIC_ID.fullmatch(public_id):
+        raise web.HTTPNotFound(text="No such run.")
+    job = request.app[QUEUE].by_public_id(public_id)
     if job is None:
         raise web.HTTPNotFound(text="No such run.")
     return job

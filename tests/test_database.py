@@ -112,3 +112,18 @@ async def test_sqlite_has_no_one_to_wake(tmp_path: Path) -> None:
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(anext(signals), 0.2)
     db.close()
+
+
+def test_nul_in_text_is_kept_as_a_replacement_character(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    db = open_database(database_url, tmp_path)
+    db.execute("CREATE TABLE t (s TEXT)")
+    db.execute("INSERT INTO t (s) VALUES (?)", ("a\x00b",))
+    db.executemany("INSERT INTO t (s) VALUES (?)", [("c\x00",), ("plain",)])
+    stored = [row["s"] for row in db.execute("SELECT s FROM t")]
+    if database_url:
+        assert stored == ["a\ufffdb", "c\ufffd", "plain"]
+    else:
+        assert stored == ["a\x00b", "c\x00", "plain"]  # SQLite keeps it as it is
+    db.close()

@@ -57,11 +57,12 @@ def test_processes_are_alive_until_their_lease_runs_out_or_their_pid_is_gone(sto
     elsewhere_silent = ProcessRecord("far-2", "another-host", 2, "worker", now - 90, now - 31)
     here_dead = ProcessRecord("near-1", me.host, dead_pid(), "web", now - 80, now)
     here_alive = ProcessRecord("near-2", me.host, os.getppid(), "web", now - 70, now)
-    for record in (elsewhere_recent, elsewhere_silent, here_dead, here_alive):
+    my_pid_before = ProcessRecord("near-3", me.host, os.getpid(), "serve", now - 60, now)
+    for record in (elsewhere_recent, elsewhere_silent, here_dead, here_alive, my_pid_before):
         store.register_process(record)
     alive, gone = me.processes()
     assert [r.id for r in alive] == ["far-1", "near-2", me.id]  # oldest first
-    assert [r.id for r in gone] == ["far-2", "near-1"]
+    assert [r.id for r in gone] == ["far-2", "near-1", "near-3"]
     assert not me.is_leader(alive)
     store.forget_process("far-1")
     store.forget_process("near-2")

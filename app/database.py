@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
@@ -39,6 +40,8 @@ _TYPES = {
         "blob": "BYTEA",
     },
 }
+# How often a SQLite worker looks for a wake-up from another process (a stat call).
+SIGNAL_POLL = 0.1
 # Taken while creating the schema: processes starting together must not race on CREATE TABLE.
 _SCHEMA_LOCK = 0x636F6E76  # "conv"
 
@@ -87,11 +90,11 @@ class Database:
 
     def notify(self, channel: str) -> None:
         """Wake the processes waiting in `notifications(channel)`."""
+        raise NotImplementedError
 
-    async def notifications(self, channel: str) -> AsyncGenerator[None, None]:
-        """Yields each time another process notifies; never, where the database cannot."""
-        await asyncio.Event().wait()
-        yield  # pragma: no cover - unreachable, makes this an async generator
+    def notifications(self, channel: str) -> AsyncGenerator[None, None]:
+        """Yields each time another process notifies (and maybe more often)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         raise NotImplementedError
@@ -114,6 +117,13 @@ def describe(url: str | None, data_dir: Path) -> str:
     info = psycopg.conninfo.conninfo_to_dict(url)
     where = f"{info.get('host', 'localhost')}:{info.get('port', 5432)}"
     return f"PostgreSQL database {info.get('dbname', '')!r} at {where}"
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
@@ -154,6 +164,27 @@ class SqliteDatabase(Database):
 
     def create_schema(self, schema: str) -> None:
         self.db.executescript(self.schema(schema))
+
+    # Processes sharing the file are on one machine: a touched file next to it is their signal.
+    def _signal(self, channel: str) -> Path:
+        return self.path.with_name(f"{self.path.name}.{channel}")
+
+    def notify(self, channel: str) -> None:
+        signal = self._signal(channel)
+        try:
+            os.utime(signal)
+        except FileNotFoundError:
+            signal.touch()
+
+    async def notifications(self, channel: str) -> AsyncGenerator[None, None]:
+        signal = self._signal(channel)
+        seen = _mtime(signal)
+        while True:
+            await asyncio.sleep(SIGNAL_POLL)
+            now = _mtime(signal)
+            if now != seen:
+                seen = now
+                yield
 
     def columns(self, table: str) -> set[str]:
         return {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}

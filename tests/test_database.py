@@ -105,13 +105,22 @@ async def test_postgresql_wakes_other_processes(postgres_url: str) -> None:
     sender.close()
 
 
-async def test_sqlite_has_no_one_to_wake(tmp_path: Path) -> None:
-    db = open_database(None, tmp_path)
-    db.notify("jobs_ready")  # nothing happens, nothing fails
-    signals = db.notifications("jobs_ready")
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(anext(signals), 0.2)
-    db.close()
+async def test_sqlite_wakes_other_processes_on_the_machine(tmp_path: Path) -> None:
+    listener, sender = open_database(None, tmp_path), open_database(None, tmp_path)
+    signals = listener.notifications("jobs_ready")
+    waiting = asyncio.ensure_future(anext(signals))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    sender.notify("jobs_ready")
+    await asyncio.wait_for(waiting, 5)
+    again = asyncio.ensure_future(anext(signals))
+    await asyncio.sleep(0.3)
+    assert not again.done()  # one notify, one wake-up
+    sender.notify("jobs_ready")
+    await asyncio.wait_for(again, 5)
+    await signals.aclose()
+    listener.close()
+    sender.close()
 
 
 def test_nul_in_text_is_kept_as_a_replacement_character(

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.localgithub import LocalGitHub
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, watched
 
 
 @pytest.fixture
@@ -23,15 +23,5 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     """The service watching one repository, on SQLite and on PostgreSQL; afterwards, GitHub
     must have refused nothing."""
-    world = Harness(github, tmp_path, database_url)
-    await world.setup()
-    try:
+    async with watched(Harness(github, tmp_path, database_url)) as world:
         yield world
-    finally:
-        world.stop()
-    refused = [
-        (c.method, c.path, c.status, c.response_json)
-        for c in github.refused()
-        if not c.fault_injected  # the faults a test asked for are not the service's doing
-    ]
-    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.logs()}"

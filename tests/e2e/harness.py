@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 
@@ -221,6 +223,26 @@ class Harness:
             lambda runs: sum(r.status == "completed" for r in runs) >= count,
             timeout,
         )
+
+
+AnyHarness = TypeVar("AnyHarness", bound=Harness)
+
+
+@contextlib.asynccontextmanager
+async def watched(world: AnyHarness, command: str = "serve") -> AsyncIterator[AnyHarness]:
+    """The harness set up and, afterwards, stopped; then GitHub must have refused nothing the
+    service sent (faults a test injected aside)."""
+    await world.setup(command=command)
+    try:
+        yield world
+    finally:
+        world.stop()
+    refused = [
+        (c.method, c.path, c.status, c.response_json)
+        for c in world.github.refused()
+        if not c.fault_injected
+    ]
+    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.logs()}"
 
 
 def git(cwd: Path, *args: str) -> str:

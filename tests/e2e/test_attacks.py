@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from app.localgithub import CheckRun, LocalGitHub
-from tests.e2e.harness import PASSING, Harness
+from tests.e2e.harness import PASSING, Harness, watched
 
 CONFIG = '[tool.conveyor.checks.tests]\ninstall = ["pip install pytest"]\nrun = ["pytest"]\n'
 
@@ -143,14 +143,8 @@ async def key_file_harness(
     github: LocalGitHub, tmp_path: Path, database_url: str | None
 ) -> AsyncIterator[KeyFileHarness]:
     """As conftest's `harness`, key file aside: afterwards, GitHub must have refused nothing."""
-    world = KeyFileHarness(github, tmp_path, database_url)
-    await world.setup()
-    try:
+    async with watched(KeyFileHarness(github, tmp_path, database_url)) as world:
         yield world
-    finally:
-        world.stop()
-    refused = [(c.method, c.path, c.status) for c in github.refused() if not c.fault_injected]
-    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.logs()}"
 
 
 async def test_the_tests_cannot_read_the_key_the_database_or_other_runs(

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from app.localgithub import LocalGitHub
-from tests.e2e.harness import PASSING, SLOW, Harness
+from tests.e2e.harness import PASSING, SLOW, Harness, watched
 
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
 
@@ -21,14 +21,8 @@ async def web(
     github: LocalGitHub, tmp_path: Path, database_url: str | None
 ) -> AsyncIterator[Harness]:
     """`python -m app web` alone: it answers webhooks and runs no tests; workers are added."""
-    world = Harness(github, tmp_path, database_url)
-    await world.setup(command="web")
-    try:
+    async with watched(Harness(github, tmp_path, database_url), "web") as world:
         yield world
-    finally:
-        world.stop()
-    refused = [(c.method, c.path, c.status) for c in github.refused() if not c.fault_injected]
-    assert refused == [], f"the local GitHub refused calls:\n{refused}\n{world.logs()}"
 
 
 async def test_worker_processes_run_what_the_web_process_queues(web: Harness) -> None:

@@ -98,6 +98,7 @@ class Service:
                     settings.job_timeout,
                     secrets=secrets,
                     refusal=refusal,
+                    secrets_file=settings.secrets_file,
                 ),
                 gh=gh,
                 queue=queue,
@@ -146,6 +147,8 @@ def _runner(settings: Settings) -> tuple[Runner | None, str | None]:
     hidden = [settings.data_dir]
     if settings.private_key_path is not None:
         hidden.append(settings.private_key_path.parent)
+    if settings.secrets_file is not None:
+        hidden.append(settings.secrets_file.parent)
     try:
         sandbox = open_sandbox(allow_unsandboxed=settings.allow_unsandboxed, hidden=hidden)
     except SandboxUnavailable as error:

@@ -39,6 +39,8 @@ class Settings:
     private_key_path: Path | None = None
     # PostgreSQL, shared by web and worker processes; None: SQLite in the data folder.
     database_url: str | None = None
+    # The values of the secrets repositories name (JSON: {"owner/repo": {"NAME": "value"}}).
+    secrets_file: Path | None = None
 
     @property
     def database_password(self) -> str | None:
@@ -87,6 +89,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             else None
         ),
         database_url=_database_url(env),
+        secrets_file=(
+            Path(env["SECRETS_FILE"]).resolve() if env.get("SECRETS_FILE", "").strip() else None
+        ),
     )
 
 

@@ -9,6 +9,7 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from app.github.client import GitHubClient
 from app.intake import Intake, cancelled_output
@@ -18,11 +19,19 @@ from app.report.model import CheckOutput
 from app.report.summary import SuiteOutcome, build_output
 from app.reporter import Reporter
 from app.suite.checkout import CheckoutError, Mirrors, borrow_objects_from
-from app.suite.plan import ConfigError, Plan, check_names, plan_from_json, plan_to_json
+from app.suite.plan import (
+    CheckSpec,
+    ConfigError,
+    Plan,
+    check_names,
+    plan_from_json,
+    plan_to_json,
+)
 from app.suite.planner import make_plan
 from app.suite.runlog import Masker, RunLog
 from app.suite.runner import Runner
 from app.suite.sandbox import Mount
+from app.suite.secret_values import SecretsFileError, repository_secrets
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,8 @@ class WorkerSettings:
     secrets: tuple[str, ...] = ()
     # Why tests cannot run here (no sandbox, and the operator did not allow running without).
     refusal: str | None = None
+    # The operator's values for the secrets repositories name (see app/suite/secret_values.py).
+    secrets_file: Path | None = None
 
 
 class WorkerPool:
@@ -147,21 +158,35 @@ class WorkerPool:
         self._running[job.id] = cancel
         artifacts = self.settings.data_dir / "runs" / job.public_id
         workspace = self.settings.data_dir / "workspaces" / str(job.id)
+        masker = Masker(self.settings.secrets)
         try:
             await self.reporter.started(job)
             # A fresh token for every job: a job may outlive the cached one.
             token = await self.gh.token(job.installation_id)
-            run_log = RunLog(artifacts / "output.log", Masker((token, *self.settings.secrets)))
+            values = repository_secrets(self.settings.secrets_file, job.repo_full_name)
+            # Every value the repository has is masked, whether this check asks for it or not.
+            masker = Masker((token, *self.settings.secrets, *values.values()))
+            run_log = RunLog(artifacts / "output.log", masker)
             shipped = asyncio.Event()
             shipping = asyncio.create_task(self._ship_log(job.id, run_log.path, shipped))
             try:
-                output = await self._execute(job, token, workspace, artifacts, run_log, cancel)
+                output = await self._execute(
+                    job, token, workspace, artifacts, run_log, cancel, values
+                )
             finally:
                 run_log.close()
                 shipped.set()
                 await shipping
         except asyncio.CancelledError:
             raise
+        except SecretsFileError as error:
+            log.error("job %s: %s", job.id, error)
+            output = CheckOutput(
+                "failure",
+                "Conveyor's secrets file cannot be used",
+                "The secrets file of this Conveyor cannot be read, so this check did not run. "
+                "Its operator can find why in the service log.",
+            )
         except Exception as error:
             log.exception("job %s: failed inside Conveyor", job.id)
             output = CheckOutput(
@@ -172,6 +197,9 @@ class WorkerPool:
             )
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
+        # Failure messages and annotations come from the tests too: a secret they print (or
+        # put in an assertion) is masked there as in the log.
+        output = CheckOutput.from_json(_masked(output.to_json(), masker))
         try:
             await self._record(job, output)
         finally:
@@ -253,6 +281,7 @@ class WorkerPool:
         artifacts: Path,
         run_log: RunLog,
         cancel: asyncio.Event,
+        secrets: dict[str, str],
     ) -> CheckOutput:
         if self.runner is None or self.settings.refusal:
             return CheckOutput(
@@ -306,6 +335,7 @@ class WorkerPool:
             return _not_configured(job.check_name)
         remaining = max(1.0, self.settings.job_timeout - (time.monotonic() - started))
         spec = replace(spec, timeout=min(spec.timeout, remaining))
+        spec = _with_secrets(job, spec, secrets, run_log)
         objects = self.mirrors.objects(str(job.repo_id))
         shown_at = str(objects)
         if self.runner.sandbox.mode != "none":
@@ -419,6 +449,32 @@ class WorkerPool:
             if other.id != job.id and other.check_name not in wanted and other.state == QUEUED:
                 finished = self.queue.finish(other.id, _not_configured(other.check_name).to_json())
                 await self.reporter.deliver(finished)
+
+
+def _masked(value: Any, masker: Masker) -> Any:
+    """Every string inside a JSON value, masked."""
+    if isinstance(value, str):
+        return masker(value.encode()).decode(errors="replace")
+    if isinstance(value, (list, tuple)):
+        return [_masked(item, masker) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item, masker) for key, item in value.items()}
+    return value
+
+
+def _with_secrets(job: Job, spec: CheckSpec, values: dict[str, str], run_log: RunLog) -> CheckSpec:
+    """The check's secrets in its environment; none for a pull request from a fork, whose
+    code anyone can write."""
+    if not spec.secrets:
+        return spec
+    if job.from_fork:
+        run_log.line(f"Secrets not given to a pull request from a fork: {', '.join(spec.secrets)}")
+        return spec
+    missing = [name for name in spec.secrets if name not in values]
+    if missing:
+        run_log.line(f"Secrets this Conveyor has no value for: {', '.join(missing)}")
+    given = tuple((name, values[name]) for name in spec.secrets if name in values)
+    return replace(spec, env=(*spec.env, *given))
 
 
 def _not_configured(name: str) -> CheckOutput:

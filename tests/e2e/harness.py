@@ -229,10 +229,12 @@ AnyHarness = TypeVar("AnyHarness", bound=Harness)
 
 
 @contextlib.asynccontextmanager
-async def watched(world: AnyHarness, command: str = "serve") -> AsyncIterator[AnyHarness]:
+async def watched(
+    world: AnyHarness, command: str = "serve", extra_env: dict[str, str] | None = None
+) -> AsyncIterator[AnyHarness]:
     """The harness set up and, afterwards, stopped; then GitHub must have refused nothing the
     service sent (faults a test injected aside)."""
-    await world.setup(command=command)
+    await world.setup(command=command, extra_env=extra_env)
     try:
         yield world
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 import textwrap
 from collections.abc import AsyncIterator
@@ -305,3 +306,77 @@ async def test_the_installation_token_appears_nowhere(harness: Harness) -> None:
             # Split over two lines: the token's halves next to each other, once the line
             # breaks are gone.
             assert token not in text.replace("\n", "").replace("\r", "")
+
+
+SECRET_CONFIG = (
+    '[tool.conveyor.checks.tests]\ninstall = ["pip install pytest"]\nrun = ["pytest -s"]\n'
+    'secrets = ["DEPLOY_TOKEN"]\n'
+)
+SECRET_SPY = """import base64
+import os
+
+
+def test_the_secret_is_here_and_printed_every_way():
+    value = os.environ["DEPLOY_TOKEN"]
+    assert value.startswith("s3cr3t-")
+    assert "UNNAMED" not in os.environ  # only what the config names
+    print(value)
+    print(base64.b64encode(value.encode()).decode())
+    print(value[:20])
+    print(value[20:])
+    assert value == "", value
+"""
+FORK_SPY = """import os
+
+
+def test_a_fork_gets_no_secret():
+    assert "DEPLOY_TOKEN" not in os.environ
+"""
+
+
+@pytest.fixture
+async def secret_harness(
+    github: LocalGitHub, tmp_path: Path, database_url: str | None
+) -> AsyncIterator[Harness]:
+    """The operator keeps values for the repository's secrets in SECRETS_FILE."""
+    secrets_file = tmp_path / "operator" / "secrets.json"
+    world = Harness(github, tmp_path, database_url)
+    async with watched(world, extra_env={"SECRETS_FILE": str(secrets_file)}) as world:
+        yield world
+
+
+async def test_a_secret_reaches_the_tests_it_is_named_for_and_never_their_output(
+    secret_harness: Harness,
+) -> None:
+    harness = secret_harness
+    value = f"s3cr3t-{secrets.token_hex(16)}"
+    unnamed = f"other-{secrets.token_hex(16)}"
+    secrets_file = Path(harness.env["SECRETS_FILE"])
+    secrets_file.parent.mkdir()
+    secrets_file.write_text(
+        json.dumps({"octo-org/sample": {"DEPLOY_TOKEN": value, "UNNAMED": unnamed}})
+    )
+
+    run = await run_commit(
+        harness, {**PASSING, "pyproject.toml": SECRET_CONFIG, "test_secret.py": SECRET_SPY}
+    )
+
+    assert run.conclusion == "failure"  # the test got the value, then failed showing it
+    assert run.details_url is not None
+    log = (await get(harness, run.details_url.removeprefix(harness.service.url) + "/log"))[1]
+    shown = [log.decode(errors="replace"), run.output.text or "", run.output.summary or ""]
+    shown += [f"{a.message} {a.raw_details or ''}" for a in run.annotations]
+    encoded = base64.b64encode(value.encode()).decode()
+    for text in shown:
+        assert value not in text
+        assert encoded[4:-4] not in text
+        assert value[7:27] not in text  # not even the half printed on its own line
+    assert "***" in shown[0]
+
+    fork = await harness.github.fork(harness.repo, owner="forker")
+    harness.branch("from-fork")
+    sha = harness.commit({"test_secret.py": FORK_SPY}, "a fork asks for the secret")
+    await harness.github.push(fork, harness.work, "from-fork")
+    await harness.github.open_pull_request(harness.repo, head="from-fork", head_repo=fork)
+    [forked] = await harness.completed(sha, timeout=120)
+    assert forked.conclusion == "success", forked.output.text

@@ -19,9 +19,9 @@ def pem() -> str:
     return key_pair()[0]
 
 
-def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def start(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app"],
+        [sys.executable, "-m", "app", *command],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"], **env},
         capture_output=True,
@@ -40,6 +40,10 @@ def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"PORT": "eighty"}, "PORT: must be a whole number, got 'eighty'"),
         ({"WORKERS": "0"}, "WORKERS: must be between 1 and 256, got 0"),
         ({"GITHUB_API_URL": "api.github.com"}, "GITHUB_API_URL: must be an http(s) URL"),
+        (
+            {"DATABASE_URL": "mysql://ci:hunter2@db/conveyor"},
+            "DATABASE_URL: must be a postgresql:// URL, got one starting mysql://",
+        ),
     ],
 )
 def test_a_bad_setting_stops_the_start_with_one_line(
@@ -73,3 +77,21 @@ def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
         f"conveyor: cannot start: GITHUB_PRIVATE_KEY_PATH: cannot read {tmp_path / 'nope.pem'}: "
         "No such file or directory"
     )
+
+
+@pytest.mark.parametrize("command", ["serve", "web", "worker"])
+def test_an_unreachable_database_stops_the_start_without_showing_its_password(
+    pem: str, tmp_path: Path, command: str
+) -> None:
+    env = {
+        "GITHUB_APP_ID": "1",
+        "GITHUB_PRIVATE_KEY": pem,
+        "GITHUB_WEBHOOK_SECRET": "s",
+        "DATA_DIR": str(tmp_path),
+        "PORT": "0",
+        "DATABASE_URL": "postgresql://ci:hunter2@127.0.0.1:1/conveyor",
+    }
+    result = start(env, command)
+    assert result.returncode == 2
+    assert "conveyor: cannot start: cannot connect to DATABASE_URL" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout

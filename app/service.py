@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -142,13 +143,27 @@ class Service:
         self.store.close()
 
 
+# Folders the runs need (read-only): a secret file in one of them is hidden alone.
+NEEDED_FOLDERS = (Path("/"), Path("/etc"))
+NEEDED_TREES = (Path("/usr"), Path("/etc/ssl"), Path("/etc/alternatives"))
+
+
+def hidden_for(secret_file: Path) -> Path:
+    """What to hide from the runs for a file holding secrets: its folder, which may also hold
+    its backups and the next version of it; only the file when that folder is one runs need
+    (a key kept in /etc itself)."""
+    folder = secret_file.parent
+    if folder in NEEDED_FOLDERS or any(folder.is_relative_to(tree) for tree in NEEDED_TREES):
+        return secret_file
+    return folder
+
+
 def _runner(settings: Settings) -> tuple[Runner | None, str | None]:
     """The sandbox and interpreters, probed once; without a sandbox, why tests will not run."""
     hidden = [settings.data_dir]
-    if settings.private_key_path is not None:
-        hidden.append(settings.private_key_path.parent)
-    if settings.secrets_file is not None:
-        hidden.append(settings.secrets_file.parent)
+    for secret_file in (settings.private_key_path, settings.secrets_file):
+        if secret_file is not None:
+            hidden.append(hidden_for(secret_file))
     try:
         sandbox = open_sandbox(allow_unsandboxed=settings.allow_unsandboxed, hidden=hidden)
     except SandboxUnavailable as error:

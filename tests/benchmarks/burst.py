@@ -63,6 +63,23 @@ async def burst(
     return [a for a in answers if a is not None], took
 
 
+async def branches_pushed_unannounced(
+    github: LocalGitHub, harness: Harness, events: int
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """A commit on each of `events` new branches, pushed while the webhook points nowhere: the
+    commits, and the `push` payloads to send later."""
+    github.set_webhook_url(harness.app, f"http://127.0.0.1:{free_port()}/webhook")
+    seen = len(github.deliveries)
+    commits = []
+    for n in range(events):
+        harness.branch(f"burst-{n}")
+        commits.append(harness.commit({f"burst_{n}.txt": f"{n}\n"}, f"burst {n}"))
+        await harness.push(f"burst-{n}")
+    payloads = [d.payload() for d in github.deliveries[seen:] if d.event == "push"]
+    assert len(payloads) == events, len(payloads)
+    return commits, payloads
+
+
 async def main(events: int, senders: int) -> None:
     with tempfile.TemporaryDirectory(prefix="conveyor-burst-") as tmp:
         root = Path(tmp)
@@ -75,15 +92,7 @@ async def main(events: int, senders: int) -> None:
         await harness.completed(first)
 
         print(f"pushing {events} branches...", flush=True)
-        github.set_webhook_url(harness.app, f"http://127.0.0.1:{free_port()}/webhook")
-        seen = len(github.deliveries)
-        commits = []
-        for n in range(events):
-            harness.branch(f"burst-{n}")
-            commits.append(harness.commit({f"burst_{n}.txt": f"{n}\n"}, f"burst {n}"))
-            await harness.push(f"burst-{n}")
-        payloads = [d.payload() for d in github.deliveries[seen:] if d.event == "push"]
-        assert len(payloads) == events, len(payloads)
+        commits, payloads = await branches_pushed_unannounced(github, harness, events)
 
         baseline_port = free_port()
         baseline = subprocess.Popen(  # noqa: ASYNC220 - started once, before the clock

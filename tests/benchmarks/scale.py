@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app.localgithub import LocalGitHub  # noqa: E402
-from tests.benchmarks.burst import TRIVIAL, burst, figures  # noqa: E402
-from tests.e2e.harness import Harness, free_port  # noqa: E402
+from tests.benchmarks.burst import TRIVIAL, branches_pushed_unannounced, burst, figures  # noqa: E402
+from tests.e2e.harness import Harness  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 
 
@@ -89,15 +89,7 @@ async def measure(setup: Setup, events: int, senders: int, database_url: str | N
             first = await harness.push("main")
             await harness.completed(first)  # environments built, tokens cached: a warm service
 
-            github.set_webhook_url(harness.app, f"http://127.0.0.1:{free_port()}/webhook")
-            seen = len(github.deliveries)
-            commits = []
-            for n in range(events):
-                harness.branch(f"burst-{n}")
-                commits.append(harness.commit({f"burst_{n}.txt": f"{n}\n"}, f"burst {n}"))
-                await harness.push(f"burst-{n}")
-            payloads = [d.payload() for d in github.deliveries[seen:] if d.event == "push"]
-            assert len(payloads) == events, len(payloads)
+            commits, payloads = await branches_pushed_unannounced(github, harness, events)
 
             github.set_webhook_url(harness.app, f"{harness.service.url}/webhook")
             started = time.perf_counter()

@@ -33,8 +33,6 @@ from app.worker import WorkerPool, WorkerSettings
 
 log = logging.getLogger(__name__)
 
-GITHUB_TIMEOUT = 30.0
-
 
 @dataclass
 class Service:
@@ -56,7 +54,7 @@ class Service:
         queue = JobQueue(store)
         metrics = Metrics(queue)
         session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=GITHUB_TIMEOUT),
+            timeout=aiohttp.ClientTimeout(total=settings.github_timeout),
             trace_configs=[metrics.trace_config()],
         )
         gh = GitHubClient(

@@ -41,6 +41,8 @@ class Settings:
     database_url: str | None = None
     # The values of the secrets repositories name (JSON: {"owner/repo": {"NAME": "value"}}).
     secrets_file: Path | None = None
+    # Seconds one call to GitHub may take before it is given up (and retried).
+    github_timeout: float = 30.0
 
     @property
     def database_password(self) -> str | None:
@@ -89,6 +91,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             else None
         ),
         database_url=_database_url(env),
+        github_timeout=float(_integer(env, "GITHUB_TIMEOUT", default=30, low=1, high=600)),
         secrets_file=(
             Path(env["SECRETS_FILE"]).resolve() if env.get("SECRETS_FILE", "").strip() else None
         ),

@@ -40,6 +40,7 @@ def start(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str
         ({"PORT": "eighty"}, "PORT: must be a whole number, got 'eighty'"),
         ({"WORKERS": "0"}, "WORKERS: must be between 1 and 256, got 0"),
         ({"GITHUB_API_URL": "api.github.com"}, "GITHUB_API_URL: must be an http(s) URL"),
+        ({"GITHUB_TIMEOUT": "0"}, "GITHUB_TIMEOUT: must be between 1 and 600, got 0"),
         (
             {"DATABASE_URL": "mysql://ci:hunter2@db/conveyor"},
             "DATABASE_URL: must be a postgresql:// URL, got one starting mysql://",

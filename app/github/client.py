@@ -97,7 +97,9 @@ class _RetryingAPI(GitHubAPI):
                 if attempt >= self._policy.attempts:
                     raise
                 wait = backoff(attempt, self._policy)
-                log.warning("GitHub %s %s failed (%s); retrying in %.1fs", method, url, error, wait)
+                # A timeout's text is empty: the type says what happened.
+                why = f"{type(error).__name__}: {error}".rstrip(": ")
+                log.warning("GitHub %s %s failed (%s); retrying in %.1fs", method, url, why, wait)
                 await self._sleep(wait)
 
     async def handle_rate_limit_error(

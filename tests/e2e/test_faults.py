@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -123,6 +124,27 @@ async def test_slow_github_delays_the_verdict_but_does_not_lose_it(harness: Harn
     assert run.conclusion == "success"
     assert [c.status for c in harness.github.calls if c.fault_injected] == [500, 502, 502]
     await still_working(harness)
+
+
+async def test_a_call_slower_than_the_timeout_is_given_up_and_retried(
+    make_harness: MakeHarness,
+) -> None:
+    """GitHub holds a check-run update for longer than GITHUB_TIMEOUT: the client stops waiting
+    and sends it again, well before GitHub would have answered."""
+    harness = await make_harness(extra_env={"GITHUB_TIMEOUT": "2"})
+    harness.github.inject_fault("PATCH", PATCH_RUN, 502, times=1, delay=8)
+    sha = harness.commit(PASSING, "calculator")
+    await harness.push("main")
+
+    [run] = await harness.completed(sha, timeout=90)
+
+    assert run.conclusion == "success"
+    # The held call never got an answer to record; the client gave up on it, said why, and
+    # sent it again: both updates (in progress, then the verdict) went through.
+    assert re.search(
+        r"GitHub PATCH \S+/check-runs/\d+ failed \(TimeoutError\)", harness.service.log()
+    )
+    assert [c.status for c in harness.github.calls if c.method == "PATCH"] == [200, 200]
 
 
 # -- GitHub down for longer than the client retries -----------------------------------------------

@@ -17,12 +17,11 @@ from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from app import pages
-from app.intake import Intake
-from app.metrics import CONTENT_TYPE, Metrics
-from app.queue import Job, JobQueue
+from app.metrics import CONTENT_TYPE
+from app.queue import Job
 from app.service import Service
 from app.settings import Settings
-from app.store import Delivery, Store
+from app.store import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +35,6 @@ MAX_BODY = 25 * 1024 * 1024
 LINGERING_TIME = 0.5
 
 SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", Store)
-QUEUE = web.AppKey("queue", JobQueue)
-METRICS = web.AppKey("metrics", Metrics)
 # Labels come from a header anyone can send: only these are counted by name.
 KNOWN_EVENTS = frozenset(
     {
@@ -52,7 +48,6 @@ KNOWN_EVENTS = frozenset(
         "ping",
     }
 )
-INTAKE = web.AppKey("intake", Intake)
 TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")
 SERVICE = web.AppKey("service", Service)
 
@@ -77,12 +72,6 @@ def _lifecycle(role: str, workers: int) -> Callable[[web.Application], AsyncIter
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         service = await Service.start(app[SETTINGS], role=role, workers=workers)
         app[SERVICE] = service
-        app[STORE], app[QUEUE], app[INTAKE], app[METRICS] = (
-            service.store,
-            service.queue,
-            service.intake,
-            service.metrics,
-        )
         yield
         pending: set[asyncio.Task[None]] = app[TASKS]
         for task in pending:
@@ -103,7 +92,7 @@ async def webhook(request: web.Request) -> web.Response:
     response = await _webhook(request)
     event = request.headers.get("X-GitHub-Event", "")
     label = event if event in KNOWN_EVENTS else "other"
-    request.app[METRICS].webhooks.labels(label, str(response.status)).inc()
+    request.app[SERVICE].metrics.webhooks.labels(label, str(response.status)).inc()
     return response
 
 
@@ -137,14 +126,15 @@ async def _webhook(request: web.Request) -> web.Response:
     if not isinstance(installation, dict) or not isinstance(installation.get("id"), int):
         return _refuse(400, "not a GitHub App delivery: no installation")
     action = event.data.get("action")
-    store = request.app[STORE]
+    service = request.app[SERVICE]
+    store = service.store
     try:
         recorded = store.record_delivery(
             delivery_id,
             event_name,
             action if isinstance(action, str) else None,
             body,
-            received_by=request.app[SERVICE].presence.id,
+            received_by=service.presence.id,
         )
     except store.db.write_errors as error:
         # Not stored means not acted on: say so, so that the delivery shows as failed on
@@ -153,7 +143,9 @@ async def _webhook(request: web.Request) -> web.Response:
         return web.json_response({"error": "cannot store the delivery now"}, status=503)
     if not recorded:
         return web.json_response({"status": "duplicate delivery ignored"}, status=200)
-    task = asyncio.create_task(request.app[INTAKE].process(Delivery(delivery_id, event_name, body)))
+    task = asyncio.create_task(
+        request.app[SERVICE].intake.process(Delivery(delivery_id, event_name, body))
+    )
     tasks = request.app[TASKS]
     tasks.add(task)
     task.add_done_callback(tasks.discard)
@@ -161,19 +153,21 @@ async def _webhook(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    counts = request.app[QUEUE].counts()
+    counts = request.app[SERVICE].queue.counts()
     return web.json_response({"status": "ok", "jobs": counts})
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE})
+    return web.Response(
+        body=request.app[SERVICE].metrics.render(), headers={"Content-Type": CONTENT_TYPE}
+    )
 
 
 def _job(request: web.Request) -> Job:
     public_id = request.match_info["public_id"]
     if not PUBLIC_ID.fullmatch(public_id):
         raise web.HTTPNotFound(text="No such run.")
-    job = request.app[QUEUE].by_public_id(public_id)
+    job = request.app[SERVICE].queue.by_public_id(public_id)
     if job is None:
         raise web.HTTPNotFound(text="No such run.")
     return job
@@ -188,7 +182,7 @@ async def run_log(request: web.Request) -> web.StreamResponse:
         offset = -1
     if offset < 0:
         raise web.HTTPBadRequest(text="offset must be a whole number, 0 or more")
-    data, size = request.app[QUEUE].read_log(job.id, offset)
+    data, size = request.app[SERVICE].queue.read_log(job.id, offset)
     return web.Response(
         body=data,
         content_type="text/plain",
@@ -199,7 +193,7 @@ async def run_log(request: web.Request) -> web.StreamResponse:
 
 async def run_page(request: web.Request) -> web.Response:
     job = _job(request)
-    data, _ = request.app[QUEUE].read_log(job.id)
+    data, _ = request.app[SERVICE].queue.read_log(job.id)
     page = pages.run_page(job, data)
     return web.Response(
         text=page,

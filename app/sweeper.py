@@ -18,7 +18,7 @@ from app.presence import Presence
 from app.queue import FINISHED, QUEUED, Job, JobQueue
 from app.report.model import CheckOutput
 from app.reporter import Reporter
-from app.store import Store
+from app.store import ProcessRecord, Store
 from app.worker import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ class Sweeper:
     async def take_over(self) -> None:
         """What dead processes left: a restart after a crash picks up its own work here."""
         _, gone = self.presence.processes()
+        await self._take_over(gone)
+
+    async def _take_over(self, gone: list[ProcessRecord]) -> None:
         dead = [record.id for record in gone]
         for job in self.queue.orphaned_running(dead):
             if not self.queue.take(job.id, job.worker, self.presence.id):
@@ -100,10 +103,10 @@ class Sweeper:
                 log.exception("sweep failed")
 
     async def sweep(self) -> None:
-        await self.take_over()
+        alive, gone = self.presence.processes()
+        await self._take_over(gone)
         if self.pool is not None:
             await self._own_jobs(self.pool)
-        alive, _ = self.presence.processes()
         if not self.presence.is_leader(alive):
             return
         for job in self.queue.cancelled_while_queued():

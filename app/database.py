@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -137,13 +138,25 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
         self.db.row_factory = _dict_row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         # WAL with synchronous=NORMAL survives a killed process; only a power cut can lose
         # the last transactions, which GitHub's redelivery (3 days) covers.
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
+
+    def _use_wal(self) -> None:
+        # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
+        # without calling the busy handler: processes opening the file together must retry.
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         return self.db.execute(sql, params)  # type: ignore[return-value]

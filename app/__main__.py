@@ -6,13 +6,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.database import DatabaseError
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from app.service import Service
 
 
 def _settings() -> Settings | None:
@@ -69,17 +76,44 @@ def work() -> int:
             loop.add_signal_handler(signum, stopping.set)
         service = await Service.start(settings, role="worker", workers=settings.workers)
         print(f"Conveyor worker running {settings.workers} jobs at a time", flush=True)
+        metrics = None
         try:
+            if settings.metrics_port is not None:
+                metrics = await _serve_metrics(service, settings)
             await stopping.wait()
         finally:
+            if metrics is not None:
+                await metrics.cleanup()
             await service.stop()
 
     try:
         asyncio.run(until_stopped())
-    except DatabaseError as error:
+    except (DatabaseError, SettingsError) as error:
         print(f"conveyor: cannot start: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+async def _serve_metrics(service: Service, settings: Settings) -> web.AppRunner:
+    from aiohttp import web
+
+    from app.web import create_metrics_app
+
+    runner = web.AppRunner(create_metrics_app(service), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise SettingsError(
+            f"METRICS_PORT: cannot listen on {settings.host}:{settings.metrics_port}: "
+            f"{os.strerror(error.errno) if error.errno else error}"
+        ) from None
+    print(
+        f"Conveyor worker metrics on http://{settings.host}:{settings.metrics_port}/metrics",
+        flush=True,
+    )
+    return runner
 
 
 def demo(port: int, keep_serving: bool) -> int:

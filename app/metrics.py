@@ -3,6 +3,8 @@
 What happens in this process (webhooks received, GitHub API calls and GitHub's rate-limit
 headers) is counted as it happens; what the queue holds (depth, jobs by conclusion, durations) is
 read from the database at each scrape, so that it is right however many processes share it.
+A `worker` process (METRICS_PORT) serves only its own counts: the web process serves the queue's,
+so that summing over every process's scrape does not count a job twice.
 prometheus_client does the format; a collector of our own reads the database.
 """
 
@@ -23,7 +25,8 @@ DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 360
 
 
 class Metrics:
-    def __init__(self, queue: JobQueue) -> None:
+    def __init__(self, queue: JobQueue | None) -> None:
+        """With `queue`, the scrape includes what the queue holds."""
         self.registry = CollectorRegistry()
         self.webhooks = Counter(
             "conveyor_webhooks",
@@ -42,7 +45,8 @@ class Metrics:
             "GitHub's x-ratelimit-remaining on its latest answer",
             registry=self.registry,
         )
-        self.registry.register(_QueueCollector(queue))
+        if queue is not None:
+            self.registry.register(_QueueCollector(queue))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

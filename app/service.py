@@ -52,7 +52,7 @@ class Service:
         store = Store(open_database(settings.database_url, settings.data_dir))
         log.info("data: %s", describe(settings.database_url, settings.data_dir))
         queue = JobQueue(store)
-        metrics = Metrics(queue)
+        metrics = Metrics(queue if role != "worker" else None)
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.github_timeout),
             trace_configs=[metrics.trace_config()],

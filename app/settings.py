@@ -43,6 +43,8 @@ class Settings:
     secrets_file: Path | None = None
     # Seconds one call to GitHub may take before it is given up (and retried).
     github_timeout: float = 30.0
+    # A `worker` process serves /metrics and /healthz on this port (a web process on PORT).
+    metrics_port: int | None = None
 
     @property
     def database_password(self) -> str | None:
@@ -94,6 +96,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         github_timeout=float(_integer(env, "GITHUB_TIMEOUT", default=30, low=1, high=600)),
         secrets_file=(
             Path(env["SECRETS_FILE"]).resolve() if env.get("SECRETS_FILE", "").strip() else None
+        ),
+        metrics_port=(
+            _integer(env, "METRICS_PORT", default=0, low=1, high=65535)
+            if env.get("METRICS_PORT", "").strip()
+            else None
         ),
     )
 

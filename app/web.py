@@ -68,6 +68,15 @@ def create_app(
     return app
 
 
+def create_metrics_app(service: Service) -> web.Application:
+    """What a `worker` process serves on METRICS_PORT: its health and its metrics."""
+    app = web.Application()
+    app[SERVICE] = service
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
 def _lifecycle(role: str, workers: int) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         service = await Service.start(app[SETTINGS], role=role, workers=workers)

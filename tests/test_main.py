@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,27 @@ def test_an_unreachable_database_stops_the_start_without_showing_its_password(
     assert result.returncode == 2
     assert "conveyor: cannot start: cannot connect to DATABASE_URL" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line(pem: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = start(
+            {
+                "GITHUB_APP_ID": "1",
+                "GITHUB_PRIVATE_KEY": pem,
+                "GITHUB_WEBHOOK_SECRET": "s",
+                "DATA_DIR": str(tmp_path),
+                "HOST": "127.0.0.1",
+                "METRICS_PORT": str(port),
+                "WORKERS": "1",
+            },
+            "worker",
+        )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"conveyor: cannot start: METRICS_PORT: cannot listen on 127.0.0.1:{port}: "
+        "Address already in use"
+    )

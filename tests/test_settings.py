@@ -56,6 +56,7 @@ def test_the_three_required_settings_are_enough_and_the_rest_has_defaults() -> N
     assert settings.public_url == "http://127.0.0.1:8000"
     assert settings.workers == 2
     assert settings.job_timeout == 3600.0
+    assert settings.metrics_port is None
 
 
 def test_every_setting_can_be_given() -> None:
@@ -68,6 +69,7 @@ def test_every_setting_can_be_given() -> None:
             PUBLIC_URL="https://ci.example.com/",
             WORKERS="8",
             JOB_TIMEOUT="900",
+            METRICS_PORT="9200",
         )
     )
     assert settings.api_url == "https://ghe.example.com/api/v3"  # trailing slash dropped
@@ -77,6 +79,7 @@ def test_every_setting_can_be_given() -> None:
     assert settings.public_url == "https://ci.example.com"
     assert settings.workers == 8
     assert settings.job_timeout == 900.0
+    assert settings.metrics_port == 9200
 
 
 def test_surrounding_whitespace_is_ignored_and_blank_means_default() -> None:
@@ -138,6 +141,8 @@ def test_the_app_id_must_be_ascii_digits() -> None:
         ("JOB_TIMEOUT", "1.5", "JOB_TIMEOUT: must be a whole number, got '1.5'"),
         ("JOB_TIMEOUT", "0", "JOB_TIMEOUT: must be between 1 and 86400, got 0"),
         ("JOB_TIMEOUT", "86401", "JOB_TIMEOUT: must be between 1 and 86400, got 86401"),
+        ("METRICS_PORT", "0", "METRICS_PORT: must be between 1 and 65535, got 0"),
+        ("METRICS_PORT", "x", "METRICS_PORT: must be a whole number, got 'x'"),
     ],
 )
 def test_malformed_numbers_are_refused_with_the_setting_named(

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from app.localgithub import LocalGitHub
-from tests.e2e.harness import PASSING, SLOW, Harness, watched
+from tests.e2e.harness import PASSING, SLOW, Harness, free_port, watched
 
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
 
@@ -88,3 +88,28 @@ async def test_a_newer_commit_cancels_the_run_in_a_worker_process(web: Harness) 
     assert cancelled.conclusion == "cancelled"
     assert new in (cancelled.output.summary or "")
     assert passed.conclusion == "success"
+
+
+async def test_a_worker_serves_its_own_metrics_and_the_web_the_queue_s(web: Harness) -> None:
+    port = free_port()
+    await web.add_worker(METRICS_PORT=str(port))
+    sha = web.commit(PASSING, "calculator")
+    await web.push("main")
+    [run] = await web.completed(sha)
+    assert run.conclusion == "success"
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+            worker_lines = set((await response.text()).splitlines())
+        async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+            assert health.status == 200
+        async with session.get(f"{web.service.url}/metrics") as response:
+            web_lines = set((await response.text()).splitlines())
+    # The worker moved the check run to in_progress and completed it; the web created it.
+    assert 'conveyor_github_api_calls_total{method="PATCH",status="200"} 2.0' in worker_lines
+    assert not any(
+        line.startswith('conveyor_github_api_calls_total{method="PATCH"') for line in web_lines
+    )
+    # The queue's figures come from the web process alone, so a sum over scrapes is right.
+    assert 'conveyor_jobs_finished_total{conclusion="success"} 1.0' in web_lines
+    assert not any(line.startswith("conveyor_jobs") for line in worker_lines)

@@ -69,6 +69,8 @@ class Database:
     skip_locked: str = ""
     # What a write raises when the database cannot take it (a full disk, a lost server).
     write_errors: tuple[type[Exception], ...] = ()
+    # The database's clock, in seconds since the epoch: the one clock all processes share.
+    now: str
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         raise NotImplementedError
@@ -133,6 +135,7 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
 
 class SqliteDatabase(Database):
     dialect = "sqlite"
+    now = "((julianday('now') - 2440587.5) * 86400.0)"
     write_errors = (sqlite3.OperationalError,)
 
     def __init__(self, path: Path) -> None:
@@ -227,6 +230,7 @@ def _text_safe(params: Sequence[Any]) -> Sequence[Any]:
 
 class PostgresDatabase(Database):
     dialect = "postgresql"
+    now = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     write_errors = (psycopg.OperationalError,)
 

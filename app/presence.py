@@ -1,8 +1,9 @@
 """Which Conveyor processes are alive, so that what a dead one left is taken over.
 
 Every process (web, worker, or both in one) has a row in `processes` and touches it every few
-seconds. One not seen for `lease` seconds is gone: its running jobs and the deliveries it never
-acted on go to whoever notices first. On its own machine a process need not wait that long: a
+seconds, in the database's time, so machines' clocks need not agree. One not seen for `lease`
+seconds is gone: its running jobs and the deliveries it never acted on go to whoever notices
+first. On its own machine a process need not wait that long: a
 pid that no longer runs there is gone at once, which makes a restart after a crash quick.
 """
 
@@ -14,7 +15,6 @@ import logging
 import os
 import secrets
 import socket
-import time
 from pathlib import Path
 
 from app.store import ProcessRecord, Store
@@ -60,7 +60,7 @@ class Presence:
         self._task: asyncio.Task[None] | None = None
 
     def register(self) -> None:
-        now = time.time()
+        now = self.store.clock()
         self.store.register_process(
             ProcessRecord(self.id, self.host, os.getpid(), self.role, now, now)
         )
@@ -91,7 +91,7 @@ class Presence:
 
     def processes(self) -> tuple[list[ProcessRecord], list[ProcessRecord]]:
         """(alive, gone), oldest first; this process is always alive."""
-        now = time.time()
+        now = self.store.clock()
         alive: list[ProcessRecord] = []
         gone: list[ProcessRecord] = []
         for record in self.store.processes():

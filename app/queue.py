@@ -303,11 +303,11 @@ class JobQueue:
 
         Two processes must not both create it (one run would stay `queued` for ever); an
         attempt older than `stale_after` seconds died with its process and is retried."""
-        now = time.time()
+        now = self.db.now
         cursor = self.db.execute(
-            "UPDATE jobs SET announcing_since = ? WHERE id = ? AND check_run_id IS NULL"
-            " AND (announcing_since IS NULL OR announcing_since < ?)",
-            (now, job_id, now - stale_after),
+            f"UPDATE jobs SET announcing_since = {now} WHERE id = ? AND check_run_id IS NULL"  # noqa: S608
+            f" AND (announcing_since IS NULL OR announcing_since < {now} - ?)",
+            (job_id, stale_after),
         )
         return cursor.rowcount == 1
 

@@ -271,10 +271,16 @@ class Store:
             (record.id, record.host, record.pid, record.role, record.started_at, record.seen_at),
         )
 
+    def clock(self) -> float:
+        """The database's time: processes on machines whose clocks drift still agree on it."""
+        [row] = self.db.execute(f"SELECT {self.db.now} AS now").fetchall()
+        return float(row["now"])
+
     def process_seen(self, process_id: str) -> bool:
         """False when the row is gone: others took this process for dead."""
         cursor = self.db.execute(
-            "UPDATE processes SET seen_at = ? WHERE id = ?", (time.time(), process_id)
+            f"UPDATE processes SET seen_at = {self.db.now} WHERE id = ?",  # noqa: S608
+            (process_id,),
         )
         return cursor.rowcount == 1
 

@@ -80,3 +80,19 @@ async def test_a_process_leaves_on_stop_and_comes_back_if_taken_for_dead(store: 
         await asyncio.sleep(0.01)
     await me.stop()
     assert store.processes() == []
+
+
+def test_liveness_is_judged_by_the_database_s_clock_not_the_machine_s(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me = Presence(store, "worker", lease=30)
+    me.register()
+    other = Presence(store, "worker", lease=30)
+    other.host = "another-host"  # no pid check: only the heartbeat tells
+    other.register()
+    # This machine's clock runs two minutes ahead: by it, the other looks silent for 120 s.
+    ahead = time.time() + 120
+    monkeypatch.setattr(time, "time", lambda: ahead)
+    assert other.id in [r.id for r in me.processes()[0]]
+    assert store.process_seen(other.id)
+    assert abs(store.clock() - (ahead - 120)) < 5

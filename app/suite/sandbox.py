@@ -284,6 +284,8 @@ def _remove_stale(parent: Path) -> None:
             child.rmdir()
 
 
+# presence.pid_running's twin: this module runs as a standalone helper in the user-namespace
+# mode and may import nothing of the app.
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

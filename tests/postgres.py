@@ -12,6 +12,7 @@ import pwd
 import re
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -31,6 +32,15 @@ SUPERUSER = "conveyor"
 
 _START_ATTEMPTS = 5
 _TIMEOUT_S = 30
+
+# Waits for EOF on stdin, which comes when the test session is gone however it ended (even
+# SIGKILL, where atexit does not run); then stops the server and removes its folder.
+_REAPER = (
+    "import shutil, subprocess, sys\n"
+    "sys.stdin.buffer.read()\n"
+    "subprocess.run(sys.argv[2:], cwd=sys.argv[1], capture_output=True, check=False)\n"
+    "shutil.rmtree(sys.argv[1], ignore_errors=True)\n"
+)
 
 
 class PostgresNotInstalled(RuntimeError):
@@ -96,6 +106,7 @@ class PostgresServer:
     run_as: str | None  # None: the current user
     running: bool = field(default=False)
     owner_pid: int = field(default=0)
+    reaper: subprocess.Popen[bytes] | None = field(default=None)
 
     @property
     def data_dir(self) -> Path:
@@ -186,6 +197,7 @@ class PostgresServer:
                 self.running = True
                 self.owner_pid = os.getpid()
                 atexit.register(self.stop)
+                self._start_reaper()
                 return
             with self.log_path.open("rb") as log:
                 log.seek(log_offset)
@@ -198,6 +210,17 @@ class PostgresServer:
             f"{result.stderr.strip()}\n--- {self.log_path} ---\n{_tail(self.log_path)}"
         )
 
+    def _start_reaper(self) -> None:
+        stop = self._cmd("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+        self.reaper = subprocess.Popen(
+            [sys.executable, "-c", _REAPER, str(self.root), *stop],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # Out of the session's process group: a Ctrl-C must leave it waiting for the EOF.
+            start_new_session=True,
+        )
+
     def stop(self) -> None:
         """Stop the server; a no-op when it is not running. Never raises: it also runs at exit."""
         # A forked child inherits the atexit hook; only the starting process may stop the server.
@@ -205,6 +228,9 @@ class PostgresServer:
             return
         self.running = False
         atexit.unregister(self.stop)
+        if self.reaper is not None:
+            self.reaper.kill()
+            self.reaper.wait()
         if not (self.data_dir / "postmaster.pid").exists():
             return
         # fast: disconnects clients (a leaked connection must not hang the session) and checkpoints

@@ -7,7 +7,8 @@ Three modes, picked once when the service starts (`open_sandbox`):
   caller's mounts), in new pid, ipc, uts, cgroup and (unless asked) network namespaces. bwrap runs
   as root WITHOUT a user namespace, so it can bind folders the job user could not reach (a pyenv
   under /root), and the command inside is started through `setpriv` as a dedicated unprivileged
-  user with no capabilities, an empty bounding set and no_new_privs. (bwrap run as plain root
+  user with no capabilities, an empty bounding set, no_new_privs, and a seccomp filter that
+  refuses new user namespaces (`user_namespace_filter`). (bwrap run as plain root
   keeps every capability: the job could remount / read-write. setpriv is what makes it a sandbox.)
   Each run gets fresh cgroups (memory, pids, cpu accounting, and a cgroup2 one to kill the whole
   tree at once), entered by the child before it execs bwrap, so nothing of the job ever runs
@@ -36,17 +37,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import glob
 import itertools
 import os
+import platform
 import pwd
 import resource
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -468,6 +472,72 @@ def _rlimit(which: int, soft: int, hard: int | None = None) -> tuple[int, int, i
     return (which, min(soft, wanted_hard), wanted_hard)
 
 
+# -- no user namespaces inside --------------------------------------------------------------------
+
+# Creating a user namespace is how most kernel privilege bugs are reached from an unprivileged
+# process. bwrap's --disable-userns needs a user namespace of bwrap's own, which the isolated mode
+# does not have, so every mode loads this seccomp filter instead: unshare() and clone() with
+# CLONE_NEWUSER fail with EPERM, and clone3() (whose flags a filter cannot read) with ENOSYS, on
+# which libc falls back to clone(). Nothing else is filtered. A dozen classic BPF instructions
+# written out here keep this module free of libseccomp (see the module docstring).
+
+_CLONE_NEWUSER = 0x10000000
+_CLONE3 = 435  # the same number on every architecture
+_X32_BIT = 0x40000000
+# The machine's architectures, as seccomp names them, with their unshare and clone numbers; the
+# second of each pair is the 32-bit ABI the kernel also runs (its syscalls are filtered too).
+_ARCHITECTURES: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "x86_64": ((0xC000003E, 272, 56), (0x40000003, 310, 120)),
+    "aarch64": ((0xC00000B7, 97, 220), (0x40000028, 337, 120)),
+}
+_LD_W_ABS, _ALU_AND_K, _JEQ_K, _JSET_K, _RET_K = 0x20, 0x54, 0x15, 0x45, 0x06
+_ALLOW = 0x7FFF0000
+_FAIL = 0x00050000  # SECCOMP_RET_ERRNO | errno
+
+
+def user_namespace_filter(machine: str | None = None) -> bytes | None:
+    """The seccomp program (struct sock_filter[]) for bwrap's --seccomp; None on an
+    architecture this does not know (the sandbox then runs without it)."""
+    arches = _ARCHITECTURES.get(machine or platform.machine())
+    if arches is None:
+        return None
+    program: list[tuple[int, int, int, int]] = [(_LD_W_ABS, 0, 0, 4)]  # seccomp_data.arch
+    for arch, unshare, clone in arches:
+        x32 = arch == 0xC000003E  # x32 syscalls run under x86_64's arch with a flag bit
+        block = [(_LD_W_ABS, 0, 0, 0)]  # seccomp_data.nr
+        block += [(_ALU_AND_K, 0, 0, ~_X32_BIT & 0xFFFFFFFF)] if x32 else []
+        block += [
+            (_JEQ_K, 0, 1, _CLONE3),
+            (_RET_K, 0, 0, _FAIL | errno.ENOSYS),
+            (_JEQ_K, 1, 0, unshare),
+            (_JEQ_K, 0, 3, clone),
+            (_LD_W_ABS, 0, 0, 16),  # the low half of args[0]: the flags (little-endian)
+            (_JSET_K, 0, 1, _CLONE_NEWUSER),
+            (_RET_K, 0, 0, _FAIL | errno.EPERM),
+            (_RET_K, 0, 0, _ALLOW),
+        ]
+        program.append((_JEQ_K, 0, len(block), arch))
+        program += block
+    program.append((_RET_K, 0, 0, _ALLOW))
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+
+
+@contextlib.contextmanager
+def _filter_fd(program: bytes | None) -> Iterator[int | None]:
+    """The program in a file of its own for one bwrap to read (the read moves the offset, so
+    runs at the same time cannot share one)."""
+    if program is None:
+        yield None
+        return
+    fd = os.memfd_create("conveyor-seccomp", 0)
+    try:
+        os.write(fd, program)
+        os.lseek(fd, 0, os.SEEK_SET)
+        yield fd
+    finally:
+        os.close(fd)
+
+
 # -- the sandbox ----------------------------------------------------------------------------------
 
 
@@ -488,6 +558,7 @@ class _Setup:
     hidden: tuple[str, ...] = ()
     sized_tmpfs: bool = True  # bwrap 0.7+: --size
     disable_userns: bool = True  # bwrap 0.8+: --disable-userns (user-namespace mode)
+    seccomp: bytes | None = None  # user_namespace_filter(), loaded by bwrap
 
 
 class Sandbox:
@@ -522,27 +593,31 @@ class Sandbox:
         setup = self._setup
         if setup.mode == "isolated":
             await _hand_over([m.host for m in mounts if m.writable], setup.uid, setup.gid)
-        if setup.mode == "none":
-            argv, run_cwd = ["/bin/sh", "-c", command], _host_cwd(mounts, cwd)
-        else:
-            argv, run_cwd = self._bwrap_argv(command, mounts, cwd, network, limits, interpreters)
         group = _RunCgroup(setup.cgroups, limits) if setup.cgroups is not None else None
         scan = _Scan()
         try:
-            writable = [m.host for m in mounts if m.writable]
-            return await self._run(
-                argv,
-                run_cwd,
-                env,
-                limits,
-                timeout,
-                on_output,
-                cancel,
-                group,
-                scan,
-                started,
-                writable,
-            )
+            with _filter_fd(setup.seccomp if setup.mode != "none" else None) as seccomp:
+                if setup.mode == "none":
+                    argv, run_cwd = ["/bin/sh", "-c", command], _host_cwd(mounts, cwd)
+                else:
+                    argv, run_cwd = self._bwrap_argv(
+                        command, mounts, cwd, network, limits, interpreters, seccomp
+                    )
+                writable = [m.host for m in mounts if m.writable]
+                return await self._run(
+                    argv,
+                    run_cwd,
+                    env,
+                    limits,
+                    timeout,
+                    on_output,
+                    cancel,
+                    group,
+                    scan,
+                    started,
+                    writable,
+                    () if seccomp is None else (seccomp,),
+                )
         finally:
             if group is not None:
                 # Shielded: a caller cancelling run() must not leave the cgroups behind.
@@ -561,6 +636,7 @@ class Sandbox:
         scan: _Scan,
         started: float,
         writable: Sequence[Path],
+        pass_fds: tuple[int, ...],
     ) -> SandboxResult:
         setup = self._setup
         rlimits = [
@@ -582,6 +658,7 @@ class Sandbox:
             cwd=run_cwd,
             start_new_session=True,
             preexec_fn=_child_setup(group.procs if group else (), rlimits),
+            pass_fds=pass_fds,
         )
         assert process.stdout is not None
         reader = asyncio.ensure_future(_pump(process.stdout, on_output, scan))
@@ -719,6 +796,7 @@ class Sandbox:
         network: bool,
         limits: Limits,
         interpreters: Sequence[Interpreter],
+        seccomp: int | None,
     ) -> tuple[list[str], str]:
         setup = self._setup
         size = str(max(limits.memory_bytes, MiB))
@@ -766,6 +844,8 @@ class Sandbox:
         ]
         if not network:
             argv.append("--unshare-net")
+        if seccomp is not None:
+            argv += ["--seccomp", str(seccomp)]
         if setup.mode == "isolated":
             argv += ["--", *_drop_to(setup), "/bin/sh", "-c", command]
         else:
@@ -1053,10 +1133,11 @@ def _base_filesystem(
     return args, shown, network
 
 
-def _probe(argv: list[str]) -> tuple[int, str]:
+def _probe(argv: list[str], pass_fds: tuple[int, ...] = ()) -> tuple[int, str]:
     try:
         done = subprocess.run(
             argv,
+            pass_fds=pass_fds,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=_PROBE_TIMEOUT,
@@ -1067,6 +1148,20 @@ def _probe(argv: list[str]) -> tuple[int, str]:
     except (OSError, subprocess.TimeoutExpired) as error:
         return -1, str(error)
     return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
+
+
+def _probe_filtered(front: list[str], command: list[str]) -> tuple[int, str, bytes | None]:
+    """`front --seccomp FD -- command`, and the filter when it loaded; where bwrap or the kernel
+    cannot load it, the same without it (and None)."""
+    program = user_namespace_filter()
+    if program is not None:
+        with _filter_fd(program) as fd:
+            assert fd is not None
+            code, out = _probe([*front, "--seccomp", str(fd), "--", *command], (fd,))
+        if code == 0 and _status(out).get("Seccomp") == "2":
+            return code, out, program
+    code, out = _probe([*front, "--", *command])
+    return code, out, None
 
 
 def _status(text: str) -> dict[str, str]:
@@ -1115,9 +1210,10 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
     )
     # The real thing, once: the job must end up with the job user, no capabilities at all and
     # no_new_privs. If not, this is no sandbox, and saying so at start beats finding out later.
-    argv = [bwrap, *base, "--remount-ro", "/", "--unshare-pid", "--unshare-net"]
-    argv += ["--die-with-parent", "--", *_drop_to(setup), "/usr/bin/cat", "/proc/self/status"]
-    code, out = _probe(argv)
+    front = [bwrap, *base, "--remount-ro", "/", "--unshare-pid", "--unshare-net"]
+    front += ["--die-with-parent"]
+    command = [*_drop_to(setup), "/usr/bin/cat", "/proc/self/status"]
+    code, out, seccomp = _probe_filtered(front, command)
     status = _status(out)
     uids = status.get("Uid", "").split()
     if code != 0 or set(uids) != {str(account.pw_uid)}:
@@ -1142,6 +1238,8 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
             cgroups_used = None
     limits = cgroups_used.describe() if cgroups_used else "rlimits only"
     description = f"isolated: {version} + user {user} (uid {account.pw_uid}) + {limits}"
+    if seccomp is None:
+        notes.append("no seccomp filter here: runs can create user namespaces")
     if notes:
         description += " [" + "; ".join(notes) + "]"
     return Sandbox(
@@ -1160,6 +1258,7 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
             rlimit_processes=cgroups_used is None or cgroups_used.pids is None,
             hidden=hidden,
             sized_tmpfs="--size" in options,
+            seccomp=seccomp,
         )
     )
 
@@ -1190,11 +1289,10 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
     version, options = _bwrap_features(bwrap)
     disable_userns = "--disable-userns" in options
     base, shown, network = _base_filesystem(hidden)
-    argv = [bwrap, *base, "--remount-ro", "/", "--unshare-pid", "--unshare-net"]
-    argv += ["--unshare-user", "--cap-drop", "ALL", "--die-with-parent"]
-    argv += ["--disable-userns"] if disable_userns else []
-    argv += ["--", "/usr/bin/cat", "/proc/self/status"]
-    code, out = _probe(argv)
+    front = [bwrap, *base, "--remount-ro", "/", "--unshare-pid", "--unshare-net"]
+    front += ["--unshare-user", "--cap-drop", "ALL", "--die-with-parent"]
+    front += ["--disable-userns"] if disable_userns else []
+    code, out, seccomp = _probe_filtered(front, ["/usr/bin/cat", "/proc/self/status"])
     status = _status(out)
     if code != 0:
         raise SandboxUnavailable(
@@ -1212,6 +1310,8 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
         f"{uid}; limits by rlimits only (memory as address space, processes counted for all "
         f"of uid {uid}, CPU time per process)"
     )
+    if seccomp is None and not disable_userns:
+        description += "; runs can create user namespaces (neither seccomp nor bubblewrap 0.8+)"
     return Sandbox(
         _Setup(
             mode="user-namespace",
@@ -1225,5 +1325,6 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
             hidden=hidden,
             sized_tmpfs="--size" in options,
             disable_userns=disable_userns,
+            seccomp=seccomp,
         )
     )

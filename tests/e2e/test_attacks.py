@@ -156,8 +156,11 @@ async def test_the_tests_cannot_read_the_key_the_database_or_other_runs(
     # A first run leaves its files in the data folder: the second must not see them.
     await run_commit(harness, {**PASSING, "pyproject.toml": CONFIG})
     attempt = f"""\
+        import ctypes
+        import errno
         import glob
         import os
+        import subprocess
         from pathlib import Path
 
         import pytest
@@ -211,10 +214,18 @@ async def test_the_tests_cannot_read_the_key_the_database_or_other_runs(
             for path in ("/usr/evil", "/etc/evil", "/conveyor/evil", "/evil"):
                 with pytest.raises(OSError):
                     Path(path).write_text("x")
+
+
+        def test_no_user_namespace_to_become_root_in():
+            libc = ctypes.CDLL(None, use_errno=True)
+            assert libc.unshare(0x10000000) == -1  # CLONE_NEWUSER
+            assert ctypes.get_errno() == errno.EPERM
+            tried = subprocess.run(["unshare", "-r", "cat", KEY], capture_output=True)
+            assert tried.returncode != 0 and b"PRIVATE" not in tried.stdout
         """
     run = await run_commit(harness, {"test_spy.py": textwrap.dedent(attempt)})
     assert run.conclusion == "success", run.output.text
-    assert run.output.title == "6 tests passed", run.output.text  # with the first commit's
+    assert run.output.title == "7 tests passed", run.output.text  # with the first commit's
     # And on the host: the symlinks the job left point nowhere the service followed.
     assert harness.key_path.read_text() == harness.app.private_key_pem
     assert harness.key_path.stat().st_mode & 0o777 == 0o600

@@ -38,6 +38,7 @@ from app.suite.sandbox import (
     SandboxResult,
     SandboxUnavailable,
     open_sandbox,
+    user_namespace_filter,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -181,6 +182,53 @@ async def test_a_setuid_root_program_runs_without_root(
     assert ran.result.returncode == 0, ran.output
     assert f"uid={job_uid}(" in ran.output
     assert "euid=0" not in ran.output
+
+
+NAMESPACE_ATTEMPTS = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER, SIGCHLD = 0x10000000, 17
+for name, call in [
+    ("unshare", lambda: libc.unshare(CLONE_NEWUSER)),
+    ("clone", lambda: libc.syscall(56, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0)),
+    ("clone3", lambda: libc.syscall(435, 0, 0)),
+]:
+    result = call()
+    if result == 0:
+        os._exit(0)  # the child of a clone that worked: only the parent speaks
+    print(name, result, os.strerror(ctypes.get_errno()) if result < 0 else "worked")
+"""
+
+
+async def test_the_job_cannot_create_user_namespaces(sandbox: Sandbox) -> None:
+    ran = await run(
+        sandbox, f"unshare --user --map-root-user id -u; {PY} -c '{NAMESPACE_ATTEMPTS}'"
+    )
+    assert "unshare failed: Operation not permitted" in ran.output
+    assert "unshare -1 Operation not permitted" in ran.output
+    assert "clone -1 Operation not permitted" in ran.output
+    assert "clone3 -1 Function not implemented" in ran.output  # libc then falls back to clone
+    assert "no seccomp filter" not in sandbox.description
+
+
+async def test_threads_forks_and_subprocesses_still_work(sandbox: Sandbox) -> None:
+    code = (
+        "import subprocess, threading\n"
+        "t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n"
+        "print(subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout)\n"
+    )
+    ran = await run(sandbox, f'{PY} -c "{code}" && (echo forked &) && wait')
+    assert ran.result.returncode == 0, ran.output
+    assert ran.output.split() == ["thread", "child", "forked"]
+
+
+def test_the_user_namespace_filter_is_made_for_the_machine_s_architectures() -> None:
+    for machine in ("x86_64", "aarch64"):
+        program = user_namespace_filter(machine)
+        assert program is not None
+        assert len(program) % 8 == 0  # whole struct sock_filter instructions
+        assert len(program) // 8 < 32
+    assert user_namespace_filter("riscv64") is None  # unknown: the sandbox says it has none
 
 
 async def test_processes_of_the_host_are_invisible(sandbox: Sandbox) -> None:
@@ -751,7 +799,11 @@ async def main():
     mounts = [sb.Mount(work, "/conveyor/src", True), sb.Mount(shared, "/conveyor/shared")]
     answers = {"mode": sandbox.mode, "description": sandbox.description}
     probes = {
-        "identity": ("id -u; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status", {}, 10),
+        "identity": (
+            "id -u; grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status",
+            {},
+            10,
+        ),
         "host": ("touch /usr/x || echo usr-ro; mount -o remount,rw / || echo no-remount; "
                  "echo hi > /conveyor/src/f && cat /conveyor/src/f; ls -A /conveyor/shared; "
                  "cat /conveyor/shared/key.pem; ls -A /tmp; cat /proc/net/dev | wc -l", {}, 10),
@@ -828,7 +880,10 @@ async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) 
 
     identity = answers["identity"]["output"].split()
     assert identity[0] == str(nobody.pw_uid)
-    assert identity[1:] == ["CapEff:", "0" * 16, "CapBnd:", "0" * 16, "NoNewPrivs:", "1"]
+    assert identity[1:] == [
+        *("CapEff:", "0" * 16, "CapBnd:", "0" * 16, "NoNewPrivs:", "1"),
+        *("Seccomp:", "2"),  # the user-namespace filter, on top of --disable-userns
+    ]
     host = answers["host"]["output"]
     assert "usr-ro" in host
     assert "no-remount" in host

@@ -70,8 +70,8 @@ from typing import Any
 
 import yaml
 
-from app.suite.detect import existing_dependency_files, toml_error_line
 from app.suite.plan import DEFAULT_TIMEOUT, CheckSpec, ConfigError, Plan
+from app.suite.project import existing_dependency_files, toml_error_line
 
 PYPROJECT = "pyproject.toml"
 YAML_FILE = ".conveyor.yml"

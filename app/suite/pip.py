@@ -1,0 +1,186 @@
+"""The rule when no tool says how the tests run: one install of everything the project declares
+for its tests, then pytest or unittest.
+
+Dependency groups, extras, requirements files, PDM dev-dependencies and setup.py `tests_require`
+become pip arguments; Poetry's groups are installed by Poetry itself.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.suite.dependencies import (
+    choose_set,
+    dependency_groups,
+    extras,
+    find_test_requirements,
+    normalize,
+    read_requirements,
+    requirement_names,
+)
+from app.suite.project import Project, TestFiles, literal_strings, setup_call_kwargs, table
+from app.suite.pytest_or_unittest import choose_runner
+from app.suite.recipe import Recipe, pip_install
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place that declares test dependencies, as pip arguments."""
+
+    args: tuple[str, ...]
+    names: frozenset[str]  # normalized requirement names it brings (to know if pytest is there)
+    phrase: str  # for "Detected: ..."
+    files: tuple[str, ...] = ()
+
+
+def pip_recipe(project: Project, tests: TestFiles) -> Recipe:
+    sources = _requirements_sources(project)
+    group = _group_source(project)
+    sources += [group] if group else []
+    poetry = _poetry(project)
+    if poetry is None:
+        sources += _package_sources(project)
+    pdm = _pdm_source(project)
+    sources += [pdm] if pdm and not group else []
+    sources += _tests_require_source(project)
+    declared = frozenset().union(*(s.names for s in sources)) | (poetry.names if poetry else set())
+    runner = choose_runner(project, tests, declared)
+    args = [a for s in sources for a in s.args] + (
+        ["pytest"] if runner.needs_pytest_install else []
+    )
+    # Poetry first: the pip arguments (requirements files, pytest) add to what Poetry installed.
+    install = (*(poetry.install if poetry else ()), *((pip_install(args),) if args else ()))
+    phrases = [s.phrase for s in sources] + ([poetry.detected] if poetry else [])
+    return Recipe(
+        install=install,
+        test=(runner.command,),
+        detected=(*phrases, runner.description),
+        files=tuple(f for s in sources for f in s.files) + poetry_files(project),
+        details=poetry.details if poetry else (),
+    )
+
+
+def _requirements_sources(project: Project) -> list[Source]:
+    sources = []
+    names = ["requirements.txt"] if project.has("requirements.txt") else []
+    test_requirements = find_test_requirements(project.root)
+    names += [test_requirements] if test_requirements else []
+    for name in names:
+        found = read_requirements(project.root, name)
+        sources.append(Source(("-r", name), found.names, f"`{name}`", found.files))
+    return sources
+
+
+def _group_source(project: Project) -> Source | None:
+    groups = dependency_groups(project.pyproject)
+    group = choose_set(groups)
+    if group is None:
+        return None
+    spelled = _original_name(list(table(project.pyproject, "dependency-groups")), group)
+    return Source(
+        ("--group", spelled),
+        frozenset(requirement_names(groups[group])),
+        f"dependency group `{spelled}` in pyproject.toml",
+    )
+
+
+def _package_sources(project: Project) -> list[Source]:
+    """The project itself, with its test extra; or, for a non-package, its listed dependencies."""
+    if not project.is_package:
+        deps = _non_package_dependencies(project)
+        phrase = "the dependencies in `[project]` (the project is not a package)"
+        return [Source(tuple(deps), frozenset(requirement_names(deps)), phrase)] if deps else []
+    all_extras = extras(project)
+    extra = choose_set(all_extras)
+    if extra is None:
+        return [Source(("-e", "."), frozenset(), "the project itself (editable)")]
+    return [
+        Source(
+            ("-e", f".[{extra}]"),
+            frozenset(requirement_names(all_extras[extra])),
+            f"the project itself (editable) with its extra `{extra}`",
+        )
+    ]
+
+
+def _pdm_source(project: Project) -> Source | None:
+    raw = table(project.pyproject, "tool", "pdm", "dev-dependencies")
+    sets = {
+        normalize(k): [v for v in vs if isinstance(v, str) and not v.startswith("-")]
+        for k, vs in raw.items()
+        if isinstance(vs, list)
+    }
+    chosen = choose_set(sets)
+    if chosen is None:
+        return None
+    deps = sets[chosen]
+    return Source(
+        tuple(deps), frozenset(requirement_names(deps)), f"PDM dev-dependencies `{chosen}`"
+    )
+
+
+def _tests_require_source(project: Project) -> list[Source]:
+    node = setup_call_kwargs(project.setup_py).get("tests_require")
+    deps = literal_strings(node) if node is not None else None
+    if not deps:
+        return []
+    return [Source(tuple(deps), frozenset(requirement_names(deps)), "`tests_require` in setup.py")]
+
+
+def _non_package_dependencies(project: Project) -> list[str]:
+    deps = table(project.pyproject, "project").get("dependencies", [])
+    return [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
+
+
+def poetry_files(project: Project) -> tuple[str, ...]:
+    return ("poetry.lock",) if project.has("poetry.lock") else ()
+
+
+@dataclass(frozen=True)
+class _Poetry:
+    install: tuple[str, ...]
+    names: frozenset[str]
+    detected: str
+    details: tuple[str, ...]
+
+
+def _poetry(project: Project) -> _Poetry | None:
+    """Poetry's own groups: installed by Poetry, because only Poetry reads its constraint syntax
+    (`^1.2`, tables with git/path/markers) and its lock file; a translation would be a second,
+    lossy resolver. Poetry lives in a venv of its own so that its ~40 dependencies do not mix
+    with the project's, and installs into the check's venv through VIRTUAL_ENV."""
+    poetry = table(project.pyproject, "tool", "poetry")
+    groups = {
+        normalize(name): list(table(poetry, "group", name, "dependencies"))
+        for name in table(poetry, "group")
+    }
+    legacy_dev = list(table(poetry, "dev-dependencies"))
+    group = choose_set(groups)
+    if not group and not legacy_dev:
+        return None
+    with_group = f" --with {shlex.quote(group)}" if group else ""
+    tool = '"${TMPDIR:-/tmp}/conveyor-poetry"'
+    install = (
+        f"python -m venv {tool} && {tool}/bin/python -m pip install --quiet poetry",
+        "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
+        f"POETRY_VIRTUALENVS_CREATE=false {tool}/bin/poetry install --no-interaction{with_group}",
+    )
+    names = frozenset(normalize(n) for n in (groups.get(group, []) if group else legacy_dev))
+    described = (
+        f"Poetry group `{group}` (installed with `poetry install --with {group}`)"
+        if group
+        else "Poetry dev-dependencies (installed with `poetry install`)"
+    )
+    details = (
+        ("Poetry installs the locked versions from poetry.lock.",)
+        if project.has("poetry.lock")
+        else ()
+    )
+    return _Poetry(install, names, described, details)
+
+
+def _original_name(names: Sequence[str], normalized: str) -> str:
+    """How the project spells a group or extra (pip accepts either; people read this one)."""
+    return next((name for name in names if normalize(name) == normalized), normalized)

@@ -1,0 +1,242 @@
+"""The project's own files, read as a person would read them: without running any of them.
+
+Every rule reads the same pyproject.toml, setup.cfg and setup.py (as syntax, never executed) and
+the same list of test files, so they are read here once, the same way for all.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.suite.plan import ConfigError
+
+# Files that declare dependencies or install steps: a cached environment is reused only while
+# they are unchanged. Requirements files found elsewhere are added by the rules that use them.
+CONVENTIONAL_DEPENDENCY_FILES = (
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "requirements.txt",
+    "tox.ini",
+    "tox.toml",
+    "noxfile.py",
+    "hatch.toml",
+    "poetry.lock",
+    "uv.lock",
+    "pdm.lock",
+    "Pipfile",
+    "Pipfile.lock",
+)
+# Folders never searched for tests: other environments, build output, vendored code, and the
+# inputs of tests (a linter's `resources/test/fixtures/test_x.py` is data, not a test).
+_SKIPPED_DIRS = frozenset(
+    {
+        "node_modules",
+        "venv",
+        "env",
+        "build",
+        "dist",
+        "site-packages",
+        "__pycache__",
+        "htmlcov",
+        "_vendor",
+        "vendor",
+        "third_party",
+        "fixtures",
+        "resources",
+        "testdata",
+        "test_data",
+    }
+)
+_MAX_SCANNED_ENTRIES = 20_000  # a monorepo scan must stay fast; tests are near the top anyway
+_MAX_READ_TEST_FILES = 60
+_TEST_FILE = re.compile(r"^(test_.*|.*_test)\.py$")
+_PYTEST_STYLE = re.compile(
+    r"^\s*(import pytest|from pytest\b|@pytest\.)|^(async )?def test_", re.MULTILINE
+)
+_UNITTEST_STYLE = re.compile(r"\bunittest\b|\bTestCase\b")
+
+# --------------------------------------------------------------------------------------------
+# Reading the project
+
+
+def read_toml(root: Path, name: str) -> dict[str, Any]:
+    """The parsed file, {} when it does not exist; invalid TOML is a ConfigError with its line."""
+    path = root / name
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, toml_error_line(exc), f"not valid TOML: {exc}") from None
+
+
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    # Python 3.11's tomllib gives the position only inside the message.
+    found = re.search(r"at line (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+def table(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """data[k1][k2]..., or {} when a step is missing or not a table."""
+    current: Any = data
+    for key in keys:
+        current = current.get(key) if isinstance(current, Mapping) else None
+    return dict(current) if isinstance(current, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    pyproject: dict[str, Any]
+    setup_cfg: configparser.ConfigParser
+    setup_py: ast.Module | None
+
+    @property
+    def is_package(self) -> bool:
+        """Can pip build and install it? (`pip install -e .` would otherwise fail.)"""
+        if table(self.pyproject, "tool", "poetry").get("package-mode") is False:
+            return False
+        if "build-system" in self.pyproject:
+            return True
+        if (self.root / "setup.py").is_file():
+            return True
+        # uv installs a [project] without [build-system] only when told to.
+        return "project" in self.pyproject and bool(
+            table(self.pyproject, "tool", "uv").get("package")
+        )
+
+    def has(self, relative: str) -> bool:
+        return (self.root / relative).is_file()
+
+
+def read_project(root: Path) -> Project:
+    return Project(
+        root=root,
+        pyproject=read_toml(root, "pyproject.toml"),
+        setup_cfg=read_ini(root / "setup.cfg"),
+        setup_py=parse_python(root / "setup.py"),
+    )
+
+
+def read_ini(path: Path) -> configparser.ConfigParser:
+    # No interpolation: tox and setuptools values contain `{...}` and `%` of their own.
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    if path.is_file():
+        try:
+            parser.read_string(path.read_text(encoding="utf-8", errors="replace"), str(path))
+        except configparser.Error:
+            return configparser.ConfigParser(interpolation=None)
+    return parser
+
+
+def parse_python(path: Path) -> ast.Module | None:
+    if not path.is_file():
+        return None
+    try:
+        return ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def setup_call_kwargs(module: ast.Module | None) -> dict[str, ast.expr]:
+    """Keyword arguments of the `setup(...)` call in setup.py (as syntax, never executed)."""
+    if module is None:
+        return {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.Call) and call_name(node.func) in ("setup", "setuptools.setup"):
+            return {kw.arg: kw.value for kw in node.keywords if kw.arg}
+    return {}
+
+
+def call_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return f"{call_name(func.value)}.{func.attr}"
+    return ""
+
+
+def literal_strings(node: ast.expr) -> list[str] | None:
+    if isinstance(node, ast.List | ast.Tuple) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
+    ):
+        return [
+            e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+        ]
+    return None
+
+
+def ini_list(value: str) -> list[str]:
+    return [item.strip() for item in re.split(r"[\n,]", value) if item.strip()]
+
+
+def existing_dependency_files(root: Path) -> tuple[str, ...]:
+    """The conventional dependency files present in the root (for the environment cache key)."""
+    return tuple(name for name in CONVENTIONAL_DEPENDENCY_FILES if (root / name).is_file())
+
+
+# --------------------------------------------------------------------------------------------
+# Tests in the tree
+
+
+@dataclass(frozen=True)
+class TestFiles:
+    paths: tuple[str, ...]  # relative, posix
+    has_conftest: bool
+    pytest_style: bool  # some file imports pytest or has module-level test functions
+    unittest_style: bool
+
+    @property
+    def found(self) -> bool:
+        return bool(self.paths)
+
+    def all_under(self, folder: str) -> bool:
+        return all(path.startswith(folder + "/") for path in self.paths)
+
+
+def find_tests(root: Path) -> TestFiles:
+    paths: list[str] = []
+    conftest = False
+    for relative in _walk(root):
+        name = relative.rsplit("/", 1)[-1]
+        if name == "conftest.py":
+            conftest = True
+        elif _TEST_FILE.match(name):
+            paths.append(relative)
+    paths.sort()
+    texts = [
+        (root / path).read_text(encoding="utf-8", errors="replace")
+        for path in paths[:_MAX_READ_TEST_FILES]
+    ]
+    return TestFiles(
+        paths=tuple(paths),
+        has_conftest=conftest,
+        pytest_style=any(_PYTEST_STYLE.search(text) for text in texts),
+        unittest_style=any(_UNITTEST_STYLE.search(text) for text in texts),
+    )
+
+
+def _walk(root: Path) -> Iterator[str]:
+    seen = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and d not in _SKIPPED_DIRS and not d.endswith(".egg-info")
+        )
+        base = Path(folder).relative_to(root).as_posix()
+        for name in files:
+            seen += 1
+            if seen > _MAX_SCANNED_ENTRIES:
+                return
+            yield name if base == "." else f"{base}/{name}"

@@ -1,0 +1,53 @@
+"""Which test runner a project uses, and where to point it, when no tool's configuration says.
+
+Both the pip rule and a hatch env without a test script fall back on this choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.suite.project import Project, TestFiles, read_ini, table
+
+PYTEST = "python -m pytest"
+
+
+@dataclass(frozen=True)
+class Runner:
+    command: str
+    description: str
+    needs_pytest_install: bool
+
+
+def choose_runner(project: Project, tests: TestFiles, declared: AbstractSet[str]) -> Runner:
+    """pytest when anything points at it, else unittest when the tests are TestCases."""
+    configured = _pytest_configured(project)
+    uses_pytest = "pytest" in declared or configured or tests.has_conftest or tests.pytest_style
+    if uses_pytest or not tests.unittest_style:
+        # Without a pytest configuration, `tests/` is where a person would point it: pytest from
+        # the root would also collect examples and benchmarks that need more than the tests do.
+        target = "" if configured or not (project.root / "tests").is_dir() else " tests"
+        declared_note = "" if "pytest" in declared else " (not declared by the project: installed)"
+        return Runner(f"{PYTEST}{target}", f"pytest{declared_note}", "pytest" not in declared)
+    return Runner(_unittest_command(project.root, tests), "unittest (no sign of pytest)", False)
+
+
+def _pytest_configured(project: Project) -> bool:
+    return (
+        "pytest" in table(project.pyproject, "tool")
+        or project.has("pytest.ini")
+        or project.setup_cfg.has_section("tool:pytest")
+        or read_ini(project.root / "tox.ini").has_section("pytest")
+    )
+
+
+def _unittest_command(root: Path, tests: TestFiles) -> str:
+    for folder in ("tests", "test"):
+        if (root / folder).is_dir() and tests.all_under(folder):
+            # A package folder is imported as `tests.x` from the root; a plain folder's modules
+            # are imported as top-level modules from inside it.
+            top = " -t ." if (root / folder / "__init__.py").is_file() else ""
+            return f"python -m unittest discover -s {folder}{top} -v"
+    return "python -m unittest discover -v"

@@ -1,0 +1,197 @@
+"""Without a tool's configuration: what the project declares for its tests, installed with pip
+(or Poetry), then pytest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.suite import projects
+from tests.suite.projects import write
+from tests.suite.test_detect import planned_tests
+
+# ---- dependency groups, extras, requirements
+
+
+def test_dependency_groups_pydantic_like(tmp_path: Path) -> None:
+    check = planned_tests(projects.pydantic_like(tmp_path))
+    # `testing` is the group with pytest (`dev` includes it too, but also the linters).
+    assert check.install == ("python -m pip install --group testing -e .",)
+    assert check.test == ("python -m pytest",)  # [tool.pytest.ini_options] says where
+    assert check.dependency_files == ("pyproject.toml", "uv.lock")
+    assert check.explanation[0] == (
+        "Detected: dependency group `testing` in pyproject.toml; the project itself (editable); "
+        "pytest."
+    )
+    assert not check.network
+
+
+def test_extras(tmp_path: Path) -> None:
+    check = planned_tests(projects.extras_project(tmp_path))
+    assert check.install == ("python -m pip install -e '.[test]'",)
+    # No pytest configuration: point it at tests/, as a person would.
+    assert check.test == ("python -m pytest tests",)
+    assert check.explanation[0] == (
+        "Detected: the project itself (editable) with its extra `test`; pytest."
+    )
+
+
+def test_httpx_like_requirements_txt_installs_the_project_and_tools(tmp_path: Path) -> None:
+    check = planned_tests(projects.httpx_like(tmp_path))
+    assert check.install == ("python -m pip install -r requirements.txt -e .",)
+    assert check.test == ("python -m pytest",)
+    assert check.dependency_files == ("pyproject.toml", "requirements.txt")
+    assert check.explanation[0] == (
+        "Detected: `requirements.txt`; the project itself (editable); pytest."
+    )
+
+
+def test_requests_like_dev_requirements(tmp_path: Path) -> None:
+    check = planned_tests(projects.requests_like(tmp_path))
+    # The `socks` extra is not for tests: the project is installed plain.
+    assert check.install == ("python -m pip install -r requirements-dev.txt -e .",)
+    assert check.test == ("python -m pytest tests",)
+    assert check.dependency_files == ("setup.py", "requirements-dev.txt")
+    assert check.explanation[0] == (
+        "Detected: `requirements-dev.txt`; the project itself (editable); pytest."
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "chosen"),
+    [
+        ({"requirements/tests.in": "", "requirements/tests.txt": ""}, "requirements/tests.txt"),
+        ({"requirements/dev.txt": "", "requirements/test.txt": ""}, "requirements/test.txt"),
+        ({"requirements/test_requirements.txt": ""}, "requirements/test_requirements.txt"),
+        ({"test-requirements.txt": "", "dev-requirements.txt": ""}, "test-requirements.txt"),
+        ({"requirements_dev.txt": ""}, "requirements_dev.txt"),
+        ({"tests/requirements.txt": "", "requirements-dev.txt": ""}, "tests/requirements.txt"),
+        ({"requirements/tests.in": ""}, "requirements/tests.in"),
+    ],
+)
+def test_which_requirements_file(tmp_path: Path, files: dict[str, str], chosen: str) -> None:
+    write(tmp_path, {**files, "test_x.py": "def test_x():\n    pass\n"})
+    check = planned_tests(tmp_path)
+    assert check.install == (f"python -m pip install -r {chosen} pytest",)
+
+
+def test_requirements_includes_are_followed(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "requirements/tests.txt": "-r base.txt\n-c ../constraints.txt\npytest  # runner\n",
+            "requirements/base.txt": "six\n",
+            "constraints.txt": "six<2\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    # pytest is declared (through the file), so it is not added again.
+    assert check.install == ("python -m pip install -r requirements/tests.txt",)
+    assert check.dependency_files == (
+        "requirements/tests.txt",
+        "requirements/base.txt",
+        "constraints.txt",
+    )
+
+
+def test_group_without_pytest_gives_way_to_the_one_with_it(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[dependency-groups]\ntest = ["coverage"]\n'
+            'dev = ["pytest", "ruff"]\n',
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install --group dev",)
+
+
+def test_uv_application_is_not_a_package(tmp_path: Path) -> None:
+    """[project] without [build-system]: uv does not install it; neither does Conveyor."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": """
+                [project]
+                name = "service"
+                version = "0"
+                dependencies = ["six>=1.16", "attrs"]
+
+                [dependency-groups]
+                dev = ["pytest>=8"]
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install --group dev 'six>=1.16' attrs",)
+    assert check.explanation[0] == (
+        "Detected: dependency group `dev` in pyproject.toml; the dependencies in `[project]` "
+        "(the project is not a package); pytest."
+    )
+
+
+def test_setup_cfg_extra_and_tests_require(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "setup.py": "from setuptools import setup\nsetup(tests_require=['mock', 'pytest'])\n",
+            "setup.cfg": "[metadata]\nname = x\n\n[options.extras_require]\ntesting =\n"
+            "    pytest\n    hypothesis\n",
+            "testing/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install -e '.[testing]' mock pytest",)
+    assert check.test == ("python -m pytest",)
+
+
+def test_pdm_dev_dependencies(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": projects.SETUPTOOLS_BUILD
+            + '[project]\nname = "x"\nversion = "1"\n\n[tool.pdm.dev-dependencies]\n'
+            'test = ["pytest", "-e file:///${PROJECT_ROOT}/plugins"]\nlint = ["ruff"]\n',
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install -e . pytest",)
+
+
+# ---- Poetry
+
+
+def test_poetry_groups_are_installed_by_poetry(tmp_path: Path) -> None:
+    check = planned_tests(projects.poetry_project(tmp_path))
+    tool = '"${TMPDIR:-/tmp}/conveyor-poetry"'
+    assert check.install == (
+        f"python -m venv {tool} && {tool}/bin/python -m pip install --quiet poetry",
+        "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
+        f"POETRY_VIRTUALENVS_CREATE=false {tool}/bin/poetry install --no-interaction --with test",
+    )
+    assert check.test == ("python -m pytest tests",)
+    assert check.dependency_files == ("pyproject.toml", "poetry.lock")
+    assert check.explanation[:2] == (
+        "Detected: Poetry group `test` (installed with `poetry install --with test`); pytest.",
+        "Poetry installs the locked versions from poetry.lock.",
+    )
+
+
+def test_poetry_legacy_dev_dependencies_without_pytest(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.poetry]\nname = "x"\n\n[tool.poetry.dev-dependencies]\n'
+            'black = "*"\n',
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install[1].endswith("poetry install --no-interaction")
+    assert check.install[2] == "python -m pip install pytest"
+    assert "Poetry dev-dependencies" in check.explanation[0]

@@ -217,7 +217,7 @@ async def test_threads_forks_and_subprocesses_still_work(sandbox: Sandbox) -> No
         "t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n"
         "print(subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout)\n"
     )
-    ran = await run(sandbox, f'{PY} -c "{code}" && (echo forked &) && wait')
+    ran = await run(sandbox, f'{PY} -c "{code}" && {{ echo forked & wait; }}')
     assert ran.result.returncode == 0, ran.output
     assert ran.output.split() == ["thread", "child", "forked"]
 

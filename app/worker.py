@@ -351,6 +351,7 @@ class WorkerPool:
             # The workspace borrows the mirror's objects: git inside needs them.
             shared=(Mount(objects, shown_at),),
             only_tests=job.only_tests,
+            trusted=not job.from_fork,
         )
         if outcome.cancelled:
             current = self.queue.get(job.id)

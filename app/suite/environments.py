@@ -7,6 +7,10 @@ dependencies; a later run with the same key mounts the kept environment read-onl
 change it for the next) at the same path inside the sandbox, where the virtualenv's absolute paths
 still hold. A run whose key is new builds its own in a private folder and publishes it with one
 rename when, and only when, every install command succeeded.
+
+A pull request from a fork reuses the repository's environments (read-only, so it cannot change
+them) but never publishes one: what its install commands built is thrown away after its run, so a
+stranger's setup code cannot reach the runs that come after it, which may have secrets.
 """
 
 from __future__ import annotations
@@ -96,6 +100,17 @@ class EnvironmentCache:
                 if folder.exists():
                     shutil.rmtree(folder, ignore_errors=True)
                 self.prune(repository)
+
+    @contextlib.asynccontextmanager
+    async def throwaway(self) -> AsyncIterator[Path]:
+        """A folder of its own for a run whose installs nobody else may reuse (a pull request
+        from a fork: its setup code could plant something in what it installs), removed after."""
+        folder = self.root / ".throwaway" / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def prune(self, repository: str) -> None:
         """Keep the most recently used environments of a repository, remove the others."""

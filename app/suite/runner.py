@@ -13,6 +13,7 @@ lets a virtualenv built by one run serve the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
@@ -111,13 +112,29 @@ class Runner:
         cancel: asyncio.Event | None = None,
         shared: Sequence[Mount] = (),
         only_tests: tuple[str, ...] = (),
+        trusted: bool = True,
     ) -> SuiteOutcome:
         """`shared`: read-only folders the project needs as they are (its git objects);
-        `only_tests`: pytest node ids, to re-run just those."""
-        check = _CheckRun(
-            self, spec, repository, workspace, artifacts, log, cancel, shared, only_tests
-        )
-        return await check.run()
+        `only_tests`: pytest node ids, to re-run just those; not `trusted` (a fork's pull
+        request): what its installs download and build is used by this run alone."""
+        async with contextlib.AsyncExitStack() as throwaways:
+            downloads = self.downloads / repository
+            if not trusted:
+                downloads = await throwaways.enter_async_context(self.environments.throwaway())
+            check = _CheckRun(
+                self,
+                spec,
+                repository,
+                workspace,
+                artifacts,
+                log,
+                cancel,
+                shared,
+                only_tests,
+                downloads,
+                None if trusted else throwaways,
+            )
+            return await check.run()
 
 
 class _CheckRun:
@@ -132,6 +149,8 @@ class _CheckRun:
         cancel: asyncio.Event | None,
         shared: Sequence[Mount],
         only_tests: tuple[str, ...],
+        downloads: Path,
+        throwaways: contextlib.AsyncExitStack | None,
     ) -> None:
         self.runner = runner
         self.shared = shared
@@ -146,7 +165,7 @@ class _CheckRun:
         self.started = time.monotonic()
         self.about: list[str] = list(spec.explanation)
         isolated = runner.sandbox.mode != "none"
-        self.downloads = runner.downloads / repository
+        self.downloads = downloads
         self.paths = (
             IN_SANDBOX
             if isolated
@@ -155,6 +174,8 @@ class _CheckRun:
             )
         )
         self.only_tests = only_tests
+        # For an untrusted run: where what it builds is kept until the run ends.
+        self.throwaways = throwaways
         self.plugin_refused = False
         # What the current command printed (for the tool parsers), and what they found.
         self.said = bytearray()
@@ -220,33 +241,44 @@ class _CheckRun:
             self.about.append(f"Environment: reused (dependencies unchanged, key `{key[:12]}`)")
             self.log.section(f"Environment reused ({key[:12]}): dependencies unchanged")
             return found, None
+        if self.throwaways is not None:
+            folder = await self.throwaways.enter_async_context(cache.throwaway())
+            failure = await self.install(interpreter, folder)
+            if failure is None:
+                self.about[-1] += " for this run only (a pull request from a fork)"
+            return (None, failure) if failure else (folder, None)
         async with cache.building(self.repository, key) as build:
             found = cache.lookup(self.repository, key)  # built meanwhile by another run
             if found is not None:
                 self.about.append(f"Environment: reused (key `{key[:12]}`)")
                 return found, None
-            built_in = time.monotonic()
-            self.log.section("Installing (network on)")
-            steps = [self.create_venv(interpreter), *spec.install]
-            for step in steps:
-                result = await self.sandboxed(
-                    step,
-                    build.folder,
-                    env_writable=True,
-                    network=True,
-                    extra=dict(self.runner.install_env),
+            failure = await self.install(interpreter, build.folder)
+            if failure is not None:
+                return None, failure
+            return build.publish(), None
+
+    async def install(self, interpreter: Interpreter, folder: Path) -> SuiteOutcome | None:
+        """Build the environment in `folder`; what went wrong, if anything."""
+        built_in = time.monotonic()
+        self.log.section("Installing (network on)")
+        for step in [self.create_venv(interpreter), *self.spec.install]:
+            result = await self.sandboxed(
+                step,
+                folder,
+                env_writable=True,
+                network=True,
+                extra=dict(self.runner.install_env),
+            )
+            if result.returncode != 0 or result.timed_out or result.cancelled:
+                self.about.append("Environment: build failed")
+                return self.outcome(
+                    result,
+                    stopped=_stopped_title("Install failed", result),
+                    stopped_detail=f"`{step}` {_how_it_ended(result)}.",
                 )
-                if result.returncode != 0 or result.timed_out or result.cancelled:
-                    self.about.append("Environment: build failed")
-                    return None, self.outcome(
-                        result,
-                        stopped=_stopped_title("Install failed", result),
-                        stopped_detail=f"`{step}` {_how_it_ended(result)}.",
-                    )
-            folder = build.publish()
-            seconds = time.monotonic() - built_in
-            self.about.append(f"Environment: built in {seconds:.1f}s (new dependencies)")
-            return folder, None
+        seconds = time.monotonic() - built_in
+        self.about.append(f"Environment: built in {seconds:.1f}s (new dependencies)")
+        return None
 
     def create_venv(self, interpreter: Interpreter) -> str:
         venv = self.paths.venv if self.paths.env else "{env}/venv"

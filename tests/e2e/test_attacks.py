@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from app.localgithub import CheckRun, LocalGitHub
-from tests.e2e.harness import PASSING, Harness, watched
+from tests.e2e.harness import PASSING, Harness, git, watched
 
 CONFIG = '[tool.conveyor.checks.tests]\ninstall = ["pip install pytest"]\nrun = ["pytest"]\n'
 
@@ -391,3 +391,60 @@ async def test_a_secret_reaches_the_tests_it_is_named_for_and_never_their_output
     await harness.github.open_pull_request(harness.repo, head="from-fork", head_repo=fork)
     [forked] = await harness.completed(sha, timeout=120)
     assert forked.conclusion == "success", forked.output.text
+
+
+PLANTING_CONFIG = (
+    '[tool.conveyor.checks.tests]\ninstall = ["python setup_env.py", "pip install pytest"]\n'
+    'run = ["pytest"]\n'
+)
+SETUP = "import setup_helpers\n\nsetup_helpers.prepare()\n"
+HONEST_HELPERS = """import os
+
+
+def prepare():
+    assert not os.path.exists("/conveyor/cache/planted"), "the download cache was planted"
+"""
+# The fork's setup code, run by an install command and a file it did not change: it plants
+# files in the environment it builds and in the download cache, for the runs that come later.
+PLANTING_HELPERS = """def prepare():
+    open("/conveyor/env/planted.py", "w").write("STOLEN = True")
+    open("/conveyor/cache/planted", "w").write("a wheel with a back door")
+"""
+NOTHING_PLANTED = """import os
+
+
+def test_nothing_was_planted_in_the_environment():
+    assert not os.path.exists("/conveyor/env/planted.py")
+"""
+
+
+async def test_a_fork_s_install_cannot_plant_anything_in_later_runs(harness: Harness) -> None:
+    base = {
+        **PASSING,
+        "pyproject.toml": PLANTING_CONFIG,
+        "setup_env.py": SETUP,
+        "setup_helpers.py": HONEST_HELPERS,
+        "requirements.txt": "# v1\n",
+        "test_planted.py": NOTHING_PLANTED,
+    }
+    first = await run_commit(harness, base)
+    assert first.conclusion == "success", first.output.text
+
+    # The fork bumps a dependency file (a new environment) and changes the setup code.
+    fork = await harness.github.fork(harness.repo, owner="forker")
+    harness.branch("bump")
+    sha = harness.commit(
+        {"requirements.txt": "# v2\n", "setup_helpers.py": PLANTING_HELPERS}, "bump, and plant"
+    )
+    await harness.github.push(fork, harness.work, "bump")
+    await harness.github.open_pull_request(harness.repo, head="bump", head_repo=fork)
+    [forked] = await harness.completed(sha, timeout=240)
+    assert forked.conclusion == "failure"  # its own run sees what it planted
+    assert "for this run only (a pull request from a fork)" in (forked.output.summary or "")
+
+    # The maintainers make the same bump on main: same dependencies, so the same environment
+    # key; the environment must be built anew, not taken from the fork's run.
+    git(harness.work, "checkout", "-q", "main")
+    after = await run_commit(harness, {"requirements.txt": "# v2\n"})
+    assert after.conclusion == "success", after.output.text
+    assert "Environment: built" in (after.output.summary or ""), after.output.summary

@@ -29,6 +29,9 @@ from pathlib import Path
 
 CACHE_FORMAT = 1  # bump when the layout of an environment changes
 READY = ".conveyor-ready"
+# Longer than the longest run (JOB_TIMEOUT is at most a day): a throwaway folder this old was left
+# by a process that died.
+ABANDONED_AFTER = 2 * 86400
 
 
 def environment_key(
@@ -105,12 +108,23 @@ class EnvironmentCache:
     async def throwaway(self) -> AsyncIterator[Path]:
         """A folder of its own for a run whose installs nobody else may reuse (a pull request
         from a fork: its setup code could plant something in what it installs), removed after."""
-        folder = self.root / ".throwaway" / uuid.uuid4().hex
+        parent = self.root / ".throwaway"
+        self._remove_abandoned(parent)
+        folder = parent / f"{int(time.time())}-{uuid.uuid4().hex}"
         folder.mkdir(parents=True)
         try:
             yield folder
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def _remove_abandoned(parent: Path) -> None:
+        """Throwaway folders of runs whose process was killed: older than any run may last."""
+        with contextlib.suppress(OSError):
+            for folder in parent.iterdir():
+                made, _, _ = folder.name.partition("-")
+                if made.isdigit() and int(made) < time.time() - ABANDONED_AFTER:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def prune(self, repository: str) -> None:
         """Keep the most recently used environments of a repository, remove the others."""

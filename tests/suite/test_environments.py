@@ -88,3 +88,19 @@ async def test_pruning_keeps_the_most_recently_used(tmp_path: Path) -> None:
     left = sorted(p.name for p in (tmp_path / "envs" / "repo").iterdir())
     assert left == ["k0", "k2"]
     assert time.time() - (tmp_path / "envs/repo/k0" / READY).stat().st_mtime < 60
+
+
+async def test_a_throwaway_folder_is_removed_after_its_run_and_if_abandoned(
+    tmp_path: Path,
+) -> None:
+    cache = EnvironmentCache(tmp_path)
+    abandoned = tmp_path / ".throwaway" / f"{int(time.time()) - 3 * 86400}-killed"
+    recent = tmp_path / ".throwaway" / f"{int(time.time()) - 3600}-running"
+    for folder in (abandoned, recent):
+        (folder / "venv").mkdir(parents=True)
+    async with cache.throwaway() as folder:
+        (folder / "planted").write_text("x")
+        assert cache.lookup("repo", folder.name) is None  # nobody else finds it
+        assert not abandoned.exists()  # a killed process's, older than any run
+        assert recent.exists()  # another run's, maybe still going
+    assert not folder.exists()

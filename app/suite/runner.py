@@ -243,9 +243,9 @@ class _CheckRun:
             return found, None
         if self.throwaways is not None:
             folder = await self.throwaways.enter_async_context(cache.throwaway())
-            failure = await self.install(interpreter, folder)
-            if failure is None:
-                self.about[-1] += " for this run only (a pull request from a fork)"
+            failure = await self.install(
+                interpreter, folder, " for this run only (a pull request from a fork)"
+            )
             return (None, failure) if failure else (folder, None)
         async with cache.building(self.repository, key) as build:
             found = cache.lookup(self.repository, key)  # built meanwhile by another run
@@ -257,8 +257,11 @@ class _CheckRun:
                 return None, failure
             return build.publish(), None
 
-    async def install(self, interpreter: Interpreter, folder: Path) -> SuiteOutcome | None:
-        """Build the environment in `folder`; what went wrong, if anything."""
+    async def install(
+        self, interpreter: Interpreter, folder: Path, kept: str = ""
+    ) -> SuiteOutcome | None:
+        """Build the environment in `folder`; what went wrong, if anything. `kept` says for
+        whom, when not for every later run."""
         built_in = time.monotonic()
         self.log.section("Installing (network on)")
         for step in [self.create_venv(interpreter), *self.spec.install]:
@@ -277,7 +280,7 @@ class _CheckRun:
                     stopped_detail=f"`{step}` {_how_it_ended(result)}.",
                 )
         seconds = time.monotonic() - built_in
-        self.about.append(f"Environment: built in {seconds:.1f}s (new dependencies)")
+        self.about.append(f"Environment: built in {seconds:.1f}s (new dependencies){kept}")
         return None
 
     def create_venv(self, interpreter: Interpreter) -> str:

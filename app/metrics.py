@@ -10,7 +10,7 @@ prometheus_client does the format; a collector of our own reads the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -47,6 +47,11 @@ class Metrics:
         )
         if queue is not None:
             self.registry.register(_QueueCollector(queue))
+
+    def track_slots(self, slots: int, busy: Callable[[], int]) -> None:
+        """A process that runs tests reports its job slots, busy and idle: what to scale workers
+        by."""
+        self.registry.register(_SlotCollector(slots, busy))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -95,3 +100,18 @@ class _QueueCollector(Collector):
         )
         histogram.add_metric([], buckets, sum_value=total)
         yield histogram
+
+
+class _SlotCollector(Collector):
+    def __init__(self, slots: int, busy: Callable[[], int]) -> None:
+        self.slots = slots
+        self.busy = busy
+
+    def collect(self) -> Iterator[Any]:
+        busy = self.busy()
+        family = GaugeMetricFamily(
+            "conveyor_job_slots", "This process's job slots (WORKERS), by state", labels=["state"]
+        )
+        family.add_metric(["busy"], busy)
+        family.add_metric(["idle"], max(0, self.slots - busy))
+        yield family

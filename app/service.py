@@ -106,6 +106,8 @@ class Service:
                 runner=runner,
                 worker_id=presence.id,
             )
+            running = pool.running_ids
+            metrics.track_slots(workers, lambda: len(running()))
         sweeper = Sweeper(
             store=store,
             queue=queue,

@@ -113,3 +113,7 @@ async def test_a_worker_serves_its_own_metrics_and_the_web_the_queue_s(web: Harn
     # The queue's figures come from the web process alone, so a sum over scrapes is right.
     assert 'conveyor_jobs_finished_total{conclusion="success"} 1.0' in web_lines
     assert not any(line.startswith("conveyor_jobs") for line in worker_lines)
+    # What to scale workers by: each worker's slots, busy and idle; the web process has none.
+    assert 'conveyor_job_slots{state="idle"} 1.0' in worker_lines
+    assert 'conveyor_job_slots{state="busy"} 0.0' in worker_lines
+    assert not any(line.startswith("conveyor_job_slots") for line in web_lines)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.run_request import RunRequest
-from app.store import Store
+from app.store import Store, no_live_process
 
 QUEUED, RUNNING, FINISHED = "queued", "running", "finished"
 READY_CHANNEL = "conveyor_jobs_ready"
@@ -265,13 +265,10 @@ class JobQueue:
         return [Job.from_row(r) for r in rows]
 
     def orphaned_running(self, gone: Iterable[str]) -> list[Job]:
-        """Running jobs whose process is not a live one: one of `gone`, one that stopped (its
-        row is gone), or none recorded. One statement, as `Store.orphaned_deliveries`."""
-        dead = list(gone)
-        marks = ",".join("?" * len(dead)) or "NULL"
+        """Running jobs whose process is not a live one (`no_live_process`)."""
+        orphaned, dead = no_live_process("worker", gone)
         rows = self.db.execute(
-            "SELECT * FROM jobs WHERE state = ? AND (worker IS NULL"  # noqa: S608
-            f" OR worker NOT IN (SELECT id FROM processes) OR worker IN ({marks})) ORDER BY id",
+            f"SELECT * FROM jobs WHERE state = ? AND {orphaned} ORDER BY id",  # noqa: S608
             (RUNNING, *dead),
         )
         return [Job.from_row(r) for r in rows]

@@ -136,6 +136,19 @@ ADDED_COLUMNS = (
 )
 
 
+def no_live_process(column: str, gone: Iterable[str]) -> tuple[str, list[str]]:
+    """A WHERE condition and its parameters: the process named in `column` is not a live one.
+    It is one of `gone`, one that stopped (its row is gone), or none is recorded. One
+    condition, read in one statement: a process that registers meanwhile cannot lose its work."""
+    dead = list(gone)
+    marks = ",".join("?" * len(dead)) or "NULL"
+    return (
+        f"({column} IS NULL OR {column} NOT IN (SELECT id FROM processes)"  # noqa: S608
+        f" OR {column} IN ({marks}))",
+        dead,
+    )
+
+
 @dataclass(frozen=True)
 class Delivery:
     delivery_id: str
@@ -194,16 +207,12 @@ class Store:
         )
 
     def orphaned_deliveries(self, gone: Iterable[str]) -> list[Delivery]:
-        """Deliveries not acted on whose receiver is not a live process: one of `gone`, one
-        that stopped (its row is gone), or none recorded (an older version received them).
-        One statement: a process that registers meanwhile cannot lose its deliveries."""
-        dead = list(gone)
-        marks = ",".join("?" * len(dead)) or "NULL"
+        """Deliveries not acted on whose receiver is not a live process (`no_live_process`;
+        none recorded: an older version received them)."""
+        orphaned, dead = no_live_process("received_by", gone)
         rows = self.db.execute(
             "SELECT delivery_id, event, body, received_by FROM deliveries"  # noqa: S608
-            " WHERE processed_at IS NULL AND (received_by IS NULL"
-            f" OR received_by NOT IN (SELECT id FROM processes) OR received_by IN ({marks}))"
-            " ORDER BY received_at",
+            f" WHERE processed_at IS NULL AND {orphaned} ORDER BY received_at",
             dead,
         ).fetchall()
         return [

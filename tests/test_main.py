@@ -20,6 +20,17 @@ def pem() -> str:
     return key_pair()[0]
 
 
+def settings(pem: str, data_dir: Path, **more: str) -> dict[str, str]:
+    """The three required settings and a data folder, plus `more`."""
+    return {
+        "GITHUB_APP_ID": "1",
+        "GITHUB_PRIVATE_KEY": pem,
+        "GITHUB_WEBHOOK_SECRET": "s",
+        "DATA_DIR": str(data_dir),
+        **more,
+    }
+
+
 def start(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *command],
@@ -51,13 +62,7 @@ def start(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str
 def test_a_bad_setting_stops_the_start_with_one_line(
     pem: str, tmp_path: Path, change: dict[str, str], line: str
 ) -> None:
-    env = {
-        "GITHUB_APP_ID": "1",
-        "GITHUB_PRIVATE_KEY": pem,
-        "GITHUB_WEBHOOK_SECRET": "s",
-        "DATA_DIR": str(tmp_path),
-        **change,
-    }
+    env = settings(pem, tmp_path, **change)
     result = start({k: v for k, v in env.items() if v})
     assert result.returncode == 2
     assert result.stdout == ""
@@ -85,14 +90,9 @@ def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
 def test_an_unreachable_database_stops_the_start_without_showing_its_password(
     pem: str, tmp_path: Path, command: str
 ) -> None:
-    env = {
-        "GITHUB_APP_ID": "1",
-        "GITHUB_PRIVATE_KEY": pem,
-        "GITHUB_WEBHOOK_SECRET": "s",
-        "DATA_DIR": str(tmp_path),
-        "PORT": "0",
-        "DATABASE_URL": "postgresql://ci:hunter2@127.0.0.1:1/conveyor",
-    }
+    env = settings(
+        pem, tmp_path, PORT="0", DATABASE_URL="postgresql://ci:hunter2@127.0.0.1:1/conveyor"
+    )
     result = start(env, command)
     assert result.returncode == 2
     assert "conveyor: cannot start: cannot connect to DATABASE_URL" in result.stderr
@@ -105,15 +105,7 @@ def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line(pem: str, tmp_
         taken.listen()
         port = taken.getsockname()[1]
         result = start(
-            {
-                "GITHUB_APP_ID": "1",
-                "GITHUB_PRIVATE_KEY": pem,
-                "GITHUB_WEBHOOK_SECRET": "s",
-                "DATA_DIR": str(tmp_path),
-                "HOST": "127.0.0.1",
-                "METRICS_PORT": str(port),
-                "WORKERS": "1",
-            },
+            settings(pem, tmp_path, HOST="127.0.0.1", METRICS_PORT=str(port), WORKERS="1"),
             "worker",
         )
     assert result.returncode == 2

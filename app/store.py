@@ -65,7 +65,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     only_tests TEXT,
     coverage DOUBLE PRECISION,
     worker TEXT,
-    announcing_since DOUBLE PRECISION
+    announcing_since DOUBLE PRECISION,
+    -- Decided by the worker from facts (see worker.py `_trust`); NULL until then.
+    trusted BIGINT
 );
 CREATE INDEX IF NOT EXISTS jobs_commit ON jobs (repo_id, head_sha, check_name);
 CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (lane, state);
@@ -133,6 +135,7 @@ ADDED_COLUMNS = (
     ("jobs", "announcing_since", "DOUBLE PRECISION"),
     ("deliveries", "received_by", "TEXT"),
     ("test_results", "seq", "BIGINT"),
+    ("jobs", "trusted", "BIGINT"),
 )
 
 

@@ -8,6 +8,11 @@ change it for the next) at the same path inside the sandbox, where the virtualen
 still hold. A run whose key is new builds its own in a private folder and publishes it with one
 rename when, and only when, every install command succeeded.
 
+Each key has a folder of the service's own, `ROOT/REPOSITORY/KEY/`, holding the ready marker and
+`env/`, the only part the sandbox shows (at /conveyor/env). The install commands can write
+anything into `env/`, symlinks included; the marker sits beside it, where they cannot reach, so
+publishing never writes through a path a run could have planted.
+
 A pull request from a fork reuses the repository's environments (read-only, so it cannot change
 them) but never publishes one: what its install commands built is thrown away after its run, so a
 stranger's setup code cannot reach the runs that come after it, which may have secrets.
@@ -21,14 +26,16 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-CACHE_FORMAT = 1  # bump when the layout of an environment changes
-READY = ".conveyor-ready"
+CACHE_FORMAT = 2  # bump when the layout of an environment changes (2: the marker beside env/)
+READY = "ready"  # in the key's folder, beside ENV
+ENV = "env"  # what the sandbox shows
 # Longer than the longest run (JOB_TIMEOUT is at most a day): a throwaway folder this old was left
 # by a process that died.
 ABANDONED_AFTER = 2 * 86400
@@ -59,17 +66,24 @@ def environment_key(
 class Build:
     """A private folder to build one environment in; `publish` makes it the cached one."""
 
-    folder: Path
-    final: Path
+    home: Path  # the service's: holds `folder` and, once published, the marker
+    final: Path  # the key's folder, once published
+
+    @property
+    def folder(self) -> Path:
+        """What the install commands write: the environment itself."""
+        return self.home / ENV
 
     def publish(self) -> Path:
-        (self.folder / READY).write_text(json.dumps({"built_at": time.time()}))
+        # The marker goes into the service's own folder, which no run ever sees: a symlink the
+        # install commands left in `folder` cannot redirect this write.
+        (self.home / READY).write_text(json.dumps({"built_at": time.time()}))
         try:
-            self.folder.rename(self.final)
+            self.home.rename(self.final)
         except OSError:
             # Another process published the same key first: theirs serves, ours goes.
-            shutil.rmtree(self.folder, ignore_errors=True)
-        return self.final
+            shutil.rmtree(self.home, ignore_errors=True)
+        return self.final / ENV
 
 
 class EnvironmentCache:
@@ -82,12 +96,13 @@ class EnvironmentCache:
         return self.root / repository / key
 
     def lookup(self, repository: str, key: str) -> Path | None:
+        """The published environment of `key` (the folder to show at /conveyor/env), or None."""
         final = self.folder(repository, key)
-        if not (final / READY).exists():
+        if _marked_at(final) is None:
             return None
         with contextlib.suppress(OSError):
             os.utime(final / READY)  # last used: the pruning keeps the recent ones
-        return final
+        return final / ENV
 
     @contextlib.asynccontextmanager
     async def building(self, repository: str, key: str) -> AsyncIterator[Build]:
@@ -95,13 +110,13 @@ class EnvironmentCache:
         lock = self._locks.setdefault((repository, key), asyncio.Lock())
         async with lock:
             final = self.folder(repository, key)
-            folder = final.with_name(f".{key}.building-{uuid.uuid4().hex[:8]}")
-            folder.mkdir(parents=True)
+            home = final.with_name(f".{key}.building-{uuid.uuid4().hex[:8]}")
+            (home / ENV).mkdir(parents=True)
             try:
-                yield Build(folder, final)
+                yield Build(home, final)
             finally:
-                if folder.exists():
-                    shutil.rmtree(folder, ignore_errors=True)
+                if home.exists():
+                    shutil.rmtree(home, ignore_errors=True)
                 self.prune(repository)
 
     @contextlib.asynccontextmanager
@@ -127,11 +142,34 @@ class EnvironmentCache:
                     shutil.rmtree(folder, ignore_errors=True)
 
     def prune(self, repository: str) -> None:
-        """Keep the most recently used environments of a repository, remove the others."""
+        """Keep the most recently used environments of a repository, remove the others (and
+        any left in an earlier layout, which has no marker of the service's own)."""
         folder = self.root / repository
         if not folder.is_dir():
             return
-        ready = [p for p in folder.iterdir() if (p / READY).exists()]
-        ready.sort(key=lambda p: (p / READY).stat().st_mtime, reverse=True)
-        for stale in ready[self.keep :]:
+        ready: list[tuple[float, Path]] = []
+        for entry in folder.iterdir():
+            if entry.name.startswith("."):
+                # A build in progress, unless older than any run may last (its process died).
+                with contextlib.suppress(OSError):
+                    if entry.lstat().st_mtime < time.time() - ABANDONED_AFTER:
+                        shutil.rmtree(entry, ignore_errors=True)
+                continue
+            used = _marked_at(entry)
+            if used is None:
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                ready.append((used, entry))
+        ready.sort(reverse=True)
+        for _, stale in ready[self.keep :]:
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def _marked_at(folder: Path) -> float | None:
+    """When the environment in `folder` was last used: its marker's time, if it is a real file
+    (never through a link)."""
+    try:
+        info = os.lstat(folder / READY)
+    except OSError:
+        return None
+    return info.st_mtime if stat.S_ISREG(info.st_mode) else None

@@ -104,3 +104,46 @@ async def test_a_throwaway_folder_is_removed_after_its_run_and_if_abandoned(
         assert not abandoned.exists()  # a killed process's, older than any run
         assert recent.exists()  # another run's, maybe still going
     assert not folder.exists()
+
+
+async def test_publishing_writes_nothing_through_links_the_install_planted(
+    tmp_path: Path,
+) -> None:
+    canary = tmp_path / "canary"
+    canary.write_text("host file\n")
+    cache = EnvironmentCache(tmp_path / "envs")
+    async with cache.building("repo", "k") as build:
+        # What install commands can reach is the environment folder alone: every name the
+        # service uses, planted there as a link to a host file.
+        for name in (READY, ".conveyor-ready"):
+            (build.folder / name).symlink_to(canary)
+        published = build.publish()
+    assert canary.read_text() == "host file\n"
+    assert cache.lookup("repo", "k") == published
+    os.utime(canary, (1, 1))
+    cache.lookup("repo", "k")  # marks the environment used: the marker, not the link
+    assert canary.stat().st_mtime == 1
+
+
+def test_a_marker_that_is_a_link_is_no_marker(tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    canary.write_text("x")
+    (tmp_path / "envs" / "repo" / "k" / "env").mkdir(parents=True)
+    (tmp_path / "envs" / "repo" / "k" / READY).symlink_to(canary)
+    assert EnvironmentCache(tmp_path / "envs").lookup("repo", "k") is None
+
+
+async def test_pruning_removes_earlier_layouts_and_abandoned_builds(tmp_path: Path) -> None:
+    repo = tmp_path / "envs" / "repo"
+    old_layout = repo / "0123456789abcdef"
+    (old_layout / "venv").mkdir(parents=True)
+    (old_layout / ".conveyor-ready").write_text("{}")
+    abandoned = repo / ".k.building-dead"
+    (abandoned / "env").mkdir(parents=True)
+    os.utime(abandoned, (1, 1))
+    running = repo / ".k.building-live"
+    (running / "env").mkdir(parents=True)
+    cache = EnvironmentCache(tmp_path / "envs")
+    async with cache.building("repo", "new") as build:
+        build.publish()
+    assert sorted(p.name for p in repo.iterdir()) == [".k.building-live", "new"]

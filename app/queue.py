@@ -63,6 +63,9 @@ class Job:
     coverage: float | None = None
     worker: str | None = None  # the process running it
     announcing_since: float | None = None
+    # Whether the run may have secrets and share what it installs (worker.py `_trust`); None
+    # until a worker decided.
+    trusted: bool | None = None
 
     @property
     def external_id(self) -> str:
@@ -72,6 +75,7 @@ class Job:
     def from_row(cls, row: Mapping[str, Any]) -> Job:
         data = dict(row)
         data["from_fork"] = bool(data["from_fork"])
+        data["trusted"] = None if data.get("trusted") is None else bool(data["trusted"])
         data["reported"] = bool(data["reported"])
         data["output"] = json.loads(data["output"]) if data["output"] else None
         data["only_tests"] = tuple(json.loads(data["only_tests"])) if data["only_tests"] else ()
@@ -219,6 +223,9 @@ class JobQueue:
                 (RUNNING, time.time(), worker, row["id"]),
             )
         return self.get(row["id"])
+
+    def set_trusted(self, job_id: int, trusted: bool) -> None:
+        self.db.execute("UPDATE jobs SET trusted = ? WHERE id = ?", (int(trusted), job_id))
 
     def rename(self, job_id: int, check_name: str) -> Job:
         self.db.execute("UPDATE jobs SET check_name = ? WHERE id = ?", (check_name, job_id))

@@ -24,9 +24,10 @@ from app.queue import JobQueue
 from app.reporter import Reporter
 from app.settings import Settings
 from app.store import Store
+from app.suite.egress import EgressPolicy
 from app.suite.environments import EnvironmentCache
 from app.suite.pythons import discover
-from app.suite.runner import Runner, package_index_settings
+from app.suite.runner import Runner, index_credentials, package_index_settings
 from app.suite.sandbox import Limits, SandboxUnavailable, open_sandbox
 from app.sweeper import Sweeper
 from app.worker import WorkerPool, WorkerSettings
@@ -90,6 +91,8 @@ class Service:
             secrets: tuple[str, ...] = (settings.private_key, settings.webhook_secret)
             if settings.database_password:
                 secrets += (settings.database_password,)
+            if runner is not None:
+                secrets += index_credentials(runner.install_env)
             pool = WorkerPool(
                 WorkerSettings(
                     settings.data_dir,
@@ -182,6 +185,7 @@ def _runner(settings: Settings) -> tuple[Runner | None, str | None]:
         log.info("sandbox: %s", sandbox.description)
     interpreters = discover()
     log.info("Python versions: %s", ", ".join(i.version for i in interpreters) or "none")
+    install_env = package_index_settings(os.environ)
     runner = Runner(
         sandbox=sandbox,
         interpreters=interpreters,
@@ -192,6 +196,7 @@ def _runner(settings: Settings) -> tuple[Runner | None, str | None]:
             processes=settings.job_processes,
             disk_bytes=settings.job_disk_mb * 1024 * 1024,
         ),
-        install_env=package_index_settings(os.environ),
+        install_env=install_env,
+        egress=EgressPolicy.from_settings(dict(install_env), os.environ),
     )
     return runner, None

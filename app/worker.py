@@ -335,7 +335,8 @@ class WorkerPool:
             return _not_configured(job.check_name)
         remaining = max(1.0, self.settings.job_timeout - (time.monotonic() - started))
         spec = replace(spec, timeout=min(spec.timeout, remaining))
-        spec = _with_secrets(job, spec, secrets, run_log)
+        trusted = await self._trust(job, token, run_log)
+        given = _secrets_for(spec, secrets, run_log, trusted=trusted)
         objects = self.mirrors.objects(str(job.repo_id))
         shown_at = str(objects)
         if self.runner.sandbox.mode != "none":
@@ -351,7 +352,8 @@ class WorkerPool:
             # The workspace borrows the mirror's objects: git inside needs them.
             shared=(Mount(objects, shown_at),),
             only_tests=job.only_tests,
-            trusted=not job.from_fork,
+            trusted=trusted,
+            secrets=given,
         )
         if outcome.cancelled:
             current = self.queue.get(job.id)
@@ -360,6 +362,39 @@ class WorkerPool:
         return build_output(
             replace(outcome, log_url=f"{self.reporter.details_url(job)}/log"), context
         )
+
+    async def _trust(self, job: Job, token: str, run_log: RunLog) -> bool:
+        """May this run have the repository's secrets and leave what it installs to later runs?
+
+        Decided from facts, never from a field's absence: the commit must be on a branch of
+        the repository (only people with write access put it there), or this must be a re-run
+        of a job found trusted. A pull request from a fork is untrusted whatever else holds;
+        GitHub's re-run events for a fork's commit name no branch and no pull request, so the
+        request alone never makes a job trusted. Recorded, so that re-runs can rely on it.
+        """
+        why: str
+        if job.from_fork:
+            trusted, why = False, "a pull request from a fork"
+        else:
+            branch = await self.mirrors.branch_holding(
+                key=str(job.repo_id), clone_url=job.clone_url, token=token, sha=job.head_sha
+            )
+            previous = self.queue.get(job.rerun_of) if job.rerun_of is not None else None
+            if branch is not None:
+                trusted, why = True, f"the commit is on the branch `{branch}`"
+            elif previous is not None and previous.trusted:
+                trusted, why = True, "a re-run of a trusted run"
+            else:
+                trusted, why = False, f"the commit is on no branch of {job.repo_full_name}"
+        self.queue.set_trusted(job.id, trusted)
+        if trusted:
+            run_log.line(f"Trusted: {why}")
+        else:
+            run_log.line(
+                f"Untrusted ({why}): no secrets, no package-index credentials, and nothing "
+                "it installs is kept for later runs"
+            )
+        return trusted
 
     async def _context(self, job: Job, token: str, outcome: SuiteOutcome) -> ReportContext:
         """Keep this run's results, and gather what it is compared with."""
@@ -463,19 +498,20 @@ def _masked(value: Any, masker: Masker) -> Any:
     return value
 
 
-def _with_secrets(job: Job, spec: CheckSpec, values: dict[str, str], run_log: RunLog) -> CheckSpec:
-    """The check's secrets in its environment; none for a pull request from a fork, whose
-    code anyone can write."""
+def _secrets_for(
+    spec: CheckSpec, values: dict[str, str], run_log: RunLog, *, trusted: bool
+) -> dict[str, str]:
+    """The values of the check's secrets; none for code the repository's people did not
+    write (a fork's pull request, however its run was started)."""
     if not spec.secrets:
-        return spec
-    if job.from_fork:
-        run_log.line(f"Secrets not given to a pull request from a fork: {', '.join(spec.secrets)}")
-        return spec
+        return {}
+    if not trusted:
+        run_log.line(f"Secrets not given to untrusted code: {', '.join(spec.secrets)}")
+        return {}
     missing = [name for name in spec.secrets if name not in values]
     if missing:
         run_log.line(f"Secrets this Conveyor has no value for: {', '.join(missing)}")
-    given = tuple((name, values[name]) for name in spec.secrets if name in values)
-    return replace(spec, env=(*spec.env, *given))
+    return {name: values[name] for name in spec.secrets if name in values}
 
 
 def _not_configured(name: str) -> CheckOutput:

@@ -19,6 +19,9 @@ from pathlib import Path
 
 from app.suite.process import run_command
 
+# Where the mirror keeps the repository's branches: `_fetch` stores refs/heads/X here too.
+BRANCHES = "refs/conveyor/heads"
+
 
 class CheckoutError(Exception):
     """The commit could not be fetched or checked out; the message says why, without secrets."""
@@ -101,6 +104,38 @@ class Mirrors:
         if not await _has_commit(mirror, sha):
             raise CheckoutError(f"commit {sha} is not in {ref} of {_redact_url(url)}")
 
+    async def branch_holding(
+        self, *, key: str, clone_url: str, token: str | None, sha: str
+    ) -> str | None:
+        """A branch of the repository whose history holds `sha`, or None.
+
+        Only people with write access to a repository put commits on its branches: this is
+        the fact that makes a commit trusted (a fork's commits are in the repository too, under
+        refs/pull/, but on none of its branches). Branches fetched earlier count even if they
+        have moved since: the commit was on one. Otherwise all branches are fetched once.
+        """
+        mirror = self.root / f"{key}.git"
+        found = await _branch_containing(mirror, sha)
+        if found is not None:
+            return found
+        async with self._lock(key):
+            try:
+                await _git(
+                    [
+                        "-C",
+                        str(mirror),
+                        "fetch",
+                        "--quiet",
+                        "--no-tags",
+                        clone_url,
+                        f"+refs/heads/*:{BRANCHES}/*",
+                    ],
+                    token=token,
+                )
+            except CheckoutError:
+                return None
+        return await _branch_containing(mirror, sha)
+
     async def commit_message(self, key: str, sha: str) -> str:
         mirror = self.root / f"{key}.git"
         result = await run_command(
@@ -178,6 +213,26 @@ def borrow_objects_from(workspace: Path, objects: str) -> None:
     The mirror's real path would reveal (and need) the data folder inside the sandbox.
     """
     (workspace / ".git" / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+
+
+async def _branch_containing(mirror: Path, sha: str) -> str | None:
+    result = await run_command(
+        [
+            "git",
+            "-C",
+            str(mirror),
+            "for-each-ref",
+            "--count=1",
+            f"--contains={sha}",
+            "--format=%(refname)",
+            BRANCHES,
+        ],
+        env=_git_env(None),
+    )
+    name = result.output.strip()
+    if result.returncode != 0 or not name.startswith(BRANCHES + "/"):
+        return None
+    return name.removeprefix(BRANCHES + "/")
 
 
 async def _has_commit(mirror: Path, sha: str) -> bool:

@@ -17,11 +17,13 @@ import contextlib
 import os
 import re
 import shlex
+import shutil
 import stat
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from app.report.junit import (
     MAX_REPORT_BYTES,
@@ -34,12 +36,13 @@ from app.report.model import Annotation
 from app.report.pytest_report import parse_pytest_report
 from app.report.summary import SuiteOutcome
 from app.report.tools import parse_tool_output
+from app.suite.egress import PORT, PROXY_VARIABLES, EgressPolicy, EgressProxy, describe_reached
 from app.suite.environments import EnvironmentCache, environment_key
 from app.suite.plan import CheckSpec
 from app.suite.planner import missing_python_message
 from app.suite.pythons import Interpreter, choose
 from app.suite.runlog import RunLog
-from app.suite.sandbox import Limits, Mount, Sandbox, SandboxResult
+from app.suite.sandbox import Egress, Limits, Mount, Sandbox, SandboxResult
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Paths:
     out: str
     cache: str
     plugin: str = "/conveyor/plugin"
+    inputs: str = "/conveyor/in"  # what the service gives the commands: read-only
 
     @property
     def venv(self) -> str:
@@ -86,8 +90,49 @@ PACKAGE_INDEX_SETTINGS = (
 )
 
 
+UPSTREAM_PROXY_SETTINGS = frozenset(
+    ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+)
+
+
 def package_index_settings(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((name, environ[name]) for name in PACKAGE_INDEX_SETTINGS if environ.get(name))
+
+
+def index_credentials(settings: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The credentials in the settings' URLs (`https://user:password@host/...`), as they may
+    be printed (pip echoes the index URL): the `user:password` part and the password, both
+    as written and decoded. Every run's log masks them."""
+    found: list[str] = []
+    for _, value in settings:
+        for word in value.split():
+            userinfo = _userinfo(word)
+            if userinfo is None:
+                continue
+            _, _, password = userinfo.partition(":")
+            for secret in (userinfo, password):
+                found += [secret, unquote(secret)]
+    return tuple(dict.fromkeys(secret for secret in found if secret))
+
+
+def without_credentials(settings: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The settings with the credentials taken out of their URLs: what untrusted code gets. A
+    private index that needs them cannot be reached by it; the public one can."""
+    cleaned = []
+    for name, value in settings:
+        words = []
+        for word in value.split():
+            userinfo = _userinfo(word)
+            words.append(word if userinfo is None else word.replace(userinfo + "@", "", 1))
+        cleaned.append((name, " ".join(words)))
+    return tuple(cleaned)
+
+
+def _userinfo(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        return None
+    return parts.netloc.rpartition("@")[0]
 
 
 @dataclass(frozen=True)
@@ -100,6 +145,8 @@ class Runner:
     downloads: Path  # per-repository pip caches: downloads are not the environment
     limits: Limits = field(default_factory=Limits)
     install_env: tuple[tuple[str, str], ...] = ()
+    # What network-on commands may reach besides the internet, and the operator's proxies.
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
     async def run(
         self,
@@ -113,28 +160,43 @@ class Runner:
         shared: Sequence[Mount] = (),
         only_tests: tuple[str, ...] = (),
         trusted: bool = True,
+        secrets: Mapping[str, str] | None = None,
     ) -> SuiteOutcome:
         """`shared`: read-only folders the project needs as they are (its git objects);
         `only_tests`: pytest node ids, to re-run just those; not `trusted` (a fork's pull
-        request): what its installs download and build is used by this run alone."""
-        async with contextlib.AsyncExitStack() as throwaways:
-            downloads = self.downloads / repository
-            if not trusted:
-                downloads = await throwaways.enter_async_context(self.environments.throwaway())
-            check = _CheckRun(
-                self,
-                spec,
-                repository,
-                workspace,
-                artifacts,
-                log,
-                cancel,
-                shared,
-                only_tests,
-                downloads,
-                None if trusted else throwaways,
-            )
-            return await check.run()
+        request): what its installs download and build is used by this run alone, and the
+        package index is reached without the operator's credentials; `secrets`: variables for
+        the commands, which never decide anything else (the environment's key, say).
+
+        `artifacts/in` and `artifacts/out` are made empty for the run and removed after it: the
+        commands may plant anything in `out` (a link to a host file, say), so nothing of an
+        earlier attempt is read and nothing the service writes ever goes there."""
+        folders = (artifacts / "in", artifacts / "out", artifacts / "egress")
+        for folder in folders:
+            _empty(folder)
+        try:
+            async with contextlib.AsyncExitStack() as throwaways:
+                downloads = self.downloads / repository
+                if not trusted:
+                    downloads = await throwaways.enter_async_context(self.environments.throwaway())
+                check = _CheckRun(
+                    self,
+                    spec,
+                    repository,
+                    workspace,
+                    artifacts,
+                    log,
+                    cancel,
+                    shared,
+                    only_tests,
+                    downloads,
+                    None if trusted else throwaways,
+                    dict(secrets or {}),
+                )
+                return await check.run()
+        finally:
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 class _CheckRun:
@@ -151,8 +213,10 @@ class _CheckRun:
         only_tests: tuple[str, ...],
         downloads: Path,
         throwaways: contextlib.AsyncExitStack | None,
+        secrets: dict[str, str],
     ) -> None:
         self.runner = runner
+        self.secrets = secrets
         self.shared = shared
         self.spec = spec
         self.repository = repository
@@ -160,6 +224,12 @@ class _CheckRun:
         self.artifacts = artifacts
         # What the job may write besides its workspace: reports. The run's log stays outside.
         self.out = artifacts / "out"
+        # What the service gives the job (the tests to re-run): shown read-only.
+        self.inputs = artifacts / "in"
+        # The egress proxy's socket, for the commands that have the network.
+        self.egress_folder = artifacts / "egress"
+        self.egress: EgressProxy | None = None
+        self.interpreter: Interpreter | None = None
         self.log = log
         self.cancel = cancel
         self.started = time.monotonic()
@@ -170,7 +240,12 @@ class _CheckRun:
             IN_SANDBOX
             if isolated
             else Paths(
-                str(workspace), "", str(artifacts / "out"), str(self.downloads), str(PLUGIN_FOLDER)
+                str(workspace),
+                "",
+                str(self.out),
+                str(self.downloads),
+                str(PLUGIN_FOLDER),
+                str(self.inputs),
             )
         )
         self.only_tests = only_tests
@@ -214,11 +289,17 @@ class _CheckRun:
                 ),
             )
         self.about.append(f"Python {interpreter.version}")
-        env_folder, failure = await self.environment(interpreter)
-        if failure is not None:
-            return failure
-        assert env_folder is not None
-        return await self.test(interpreter, env_folder)
+        self.interpreter = interpreter
+        async with contextlib.AsyncExitStack() as stack:
+            if self.runner.sandbox.mode != "none":
+                self.egress = await stack.enter_async_context(
+                    EgressProxy(self.egress_folder, self.runner.egress, self.log.line)
+                )
+            env_folder, failure = await self.environment(interpreter)
+            if failure is not None:
+                return failure
+            assert env_folder is not None
+            return await self.test(interpreter, env_folder)
 
     # -- the environment -------------------------------------------------------------------
 
@@ -270,7 +351,7 @@ class _CheckRun:
                 folder,
                 env_writable=True,
                 network=True,
-                extra=dict(self.runner.install_env),
+                extra=dict(self.install_env()),
             )
             if result.returncode != 0 or result.timed_out or result.cancelled:
                 self.about.append("Environment: build failed")
@@ -282,6 +363,17 @@ class _CheckRun:
         seconds = time.monotonic() - built_in
         self.about.append(f"Environment: built in {seconds:.1f}s (new dependencies){kept}")
         return None
+
+    def install_env(self) -> tuple[tuple[str, str], ...]:
+        """The operator's way to the package index; without its credentials for code the
+        repository's people did not write."""
+        settings = self.runner.install_env
+        if self.runner.sandbox.mode != "none":
+            # The operator's proxies are the egress proxy's to use, not the commands'.
+            settings = tuple((k, v) for k, v in settings if k not in UPSTREAM_PROXY_SETTINGS)
+        if self.throwaways is not None:
+            return without_credentials(settings)
+        return settings
 
     def create_venv(self, interpreter: Interpreter) -> str:
         venv = self.paths.venv if self.paths.env else "{env}/venv"
@@ -297,8 +389,11 @@ class _CheckRun:
     async def test(self, interpreter: Interpreter, env_folder: Path) -> SuiteOutcome:
         self.log.section("Testing" + (" (network on)" if self.spec.network else " (network off)"))
         if self.only_tests:
-            self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "only.txt").write_text("\n".join(self.only_tests) + "\n")
+            # Into the folder the commands cannot write: the install commands ran already.
+            # One id a line: an id with a line break (a test's name is the tests' to choose)
+            # would select others; such a test runs only in a full run.
+            selected = [node for node in self.only_tests if "\n" not in node and "\r" not in node]
+            (self.inputs / "only.txt").write_text("\n".join(selected) + "\n")
             self.log.line(f"Only the {len(self.only_tests)} tests that failed before")
         result: SandboxResult | None = None
         for index, command in enumerate(self.spec.test):
@@ -367,7 +462,7 @@ class _CheckRun:
                 CONVEYOR_ROOT=self.paths.src,
             )
             if self.only_tests:
-                settings["CONVEYOR_ONLY"] = f"{out}/only.txt"
+                settings["CONVEYOR_ONLY"] = f"{self.paths.inputs}/only.txt"
         return settings
 
     def reports(self) -> tuple[TestResults | None, str | None, float | None]:
@@ -408,14 +503,14 @@ class _CheckRun:
     ) -> SandboxResult:
         paths = self.paths
         if not paths.env:  # no sandbox: the environment is where it is
-            paths = Paths(paths.src, str(env_folder), paths.out, paths.cache)
+            paths = replace(paths, env=str(env_folder))
             command = command.replace("{env}", str(env_folder))
-        self.out.mkdir(parents=True, exist_ok=True)
         self.downloads.mkdir(parents=True, exist_ok=True)
         mounts = [
             Mount(self.workspace, IN_SANDBOX.src, writable=True),
             Mount(env_folder, IN_SANDBOX.env, writable=env_writable),
             Mount(self.out, IN_SANDBOX.out, writable=True),
+            Mount(self.inputs, IN_SANDBOX.inputs),
         ]
         if env_writable:
             mounts.append(Mount(self.downloads, IN_SANDBOX.cache, writable=True))
@@ -430,18 +525,27 @@ class _CheckRun:
                 self.said += chunk
             self.log.write(chunk)
 
-        return await self.runner.sandbox.run(
+        variables = self.environment_variables(paths, extra or {})
+        egress = None
+        if network and self.egress is not None and self.interpreter is not None:
+            egress = Egress(self.egress.folder, PORT, str(self.interpreter.executable))
+            variables.update(PROXY_VARIABLES)  # the one way out, whatever else was asked
+        result = await self.runner.sandbox.run(
             command,
             mounts=mounts,
             cwd=paths.src,
-            env=self.environment_variables(paths, extra or {}),
+            env=variables,
             network=network,
             limits=self.runner.limits,
             timeout=max(self.remaining(), 0.1),
             on_output=output,
             cancel=self.cancel,
             interpreters=self.runner.interpreters,
+            egress=egress,
         )
+        if self.egress is not None and (reached := self.egress.take_reached()):
+            self.log.line(f"(network: {describe_reached(reached)})")
+        return result
 
     def environment_variables(self, paths: Paths, extra: dict[str, str]) -> dict[str, str]:
         """Everything the commands see: nothing of the service's own environment."""
@@ -459,11 +563,18 @@ class _CheckRun:
             "PRE_COMMIT_HOME": f"{paths.env}/pre-commit",
         }
         variables.update(dict(self.spec.env))
+        variables.update(self.secrets)
         for name, value in extra.items():
             previous = variables.get(name)
             joiner = ":" if name == "PYTHONPATH" else " "
             variables[name] = f"{previous}{joiner}{value}" if previous else value
         return variables
+
+
+def _empty(folder: Path) -> None:
+    """`folder` made anew and empty (rmtree never follows the links a run left in it)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
 
 
 def _present(path: Path) -> bool:

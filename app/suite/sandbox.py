@@ -4,7 +4,7 @@ Three modes, picked once when the service starts (`open_sandbox`):
 
 - "isolated" (the service runs as root): bubblewrap builds the job's root filesystem from nothing
   (a tmpfs with /usr, /etc and the interpreters bound read-only, a private /tmp and HOME, the
-  caller's mounts), in new pid, ipc, uts, cgroup and (unless asked) network namespaces. bwrap runs
+  caller's mounts), in new pid, ipc, uts, cgroup and network namespaces. bwrap runs
   as root WITHOUT a user namespace, so it can bind folders the job user could not reach (a pyenv
   under /root), and the command inside is started through `setpriv` as a dedicated unprivileged
   user with no capabilities, an empty bounding set, no_new_privs, and a seccomp filter that
@@ -17,6 +17,13 @@ Three modes, picked once when the service starts (`open_sandbox`):
   namespaces inside a user namespace with every capability dropped; limits are rlimits only.
 - "none" (only with allow_unsandboxed): a plain `/bin/sh -c` in its own process group with
   rlimits. For development machines; the description says so loudly.
+
+The network: every run has a network namespace of its own, with loopback only, so nothing of the
+host's network stack (its loopback services, its abstract unix sockets) is in reach. A run that
+may use the network (`network=True` with an `Egress`) gets one way out: the egress proxy's unix
+socket, shown read-only, which a forwarder started before the command (egress_forward.py, run
+with the check's own interpreter) turns into 127.0.0.1:3128 for HTTP_PROXY; what the proxy lets
+through is egress.py's to decide. In "none" mode there is no namespace: the host's network.
 
 Limits: memory by the memory cgroup (OOM kill; RLIMIT_AS without one), processes by the pids
 cgroup (RLIMIT_NPROC without one: counted per user, so all jobs of the job user share it), CPU
@@ -44,6 +51,7 @@ import os
 import platform
 import pwd
 import resource
+import shlex
 import shutil
 import signal
 import stat
@@ -116,6 +124,22 @@ class Mount:
     host: Path
     inside: str  # absolute path inside the sandbox, e.g. "/conveyor/src"
     writable: bool = False
+
+
+@dataclass(frozen=True)
+class Egress:
+    """The way out for a network-on command: the folder holding the egress proxy's socket
+    `proxy.sock` (egress.py), the port HTTP_PROXY names inside, and an interpreter the
+    sandbox shows, to run the forwarder with."""
+
+    folder: Path
+    port: int
+    python: str
+
+
+EGRESS_FOLDER = "/conveyor/egress"
+EGRESS_FORWARDER = "/conveyor/egress-forward.py"
+_FORWARDER = Path(__file__).resolve().with_name("egress_forward.py")
 
 
 @dataclass(frozen=True)
@@ -548,7 +572,6 @@ class _Setup:
     bwrap: str = ""
     base_args: tuple[str, ...] = ()  # the filesystem every run shares (/usr, /etc, ...)
     shown: tuple[tuple[str, str], ...] = ()  # (host real path, inside) of base_args' binds
-    network_args: tuple[str, ...] = ()  # extra binds when the network is on (resolv.conf)
     setpriv: str = ""
     uid: int = -1
     gid: int = -1
@@ -582,15 +605,25 @@ class Sandbox:
         on_output: Callable[[bytes], None],
         cancel: asyncio.Event | None = None,
         interpreters: Sequence[Interpreter] = (),
+        egress: Egress | None = None,
     ) -> SandboxResult:
         """Run `command` with `/bin/sh -c`; stdout and stderr together go to on_output.
 
         `env` is the whole environment. Writable mounts are handed to the job user first (in
         "isolated" mode: chowned, recursively, when their top folder is not the job user's yet).
+        `network` without `egress`: loopback only; with it, the egress proxy is the way out.
         """
         started = time.monotonic()
-        _check_mounts(mounts, cwd)
         setup = self._setup
+        if not network or setup.mode == "none":
+            egress = None
+        if egress is not None:
+            mounts = [
+                *mounts,
+                Mount(egress.folder, EGRESS_FOLDER),
+                Mount(_FORWARDER, EGRESS_FORWARDER),
+            ]
+        _check_mounts(mounts, cwd)
         if setup.mode == "isolated":
             await _hand_over([m.host for m in mounts if m.writable], setup.uid, setup.gid)
         group = _RunCgroup(setup.cgroups, limits) if setup.cgroups is not None else None
@@ -601,7 +634,12 @@ class Sandbox:
                     argv, run_cwd = ["/bin/sh", "-c", command], _host_cwd(mounts, cwd)
                 else:
                     argv, run_cwd = self._bwrap_argv(
-                        command, mounts, cwd, network, limits, interpreters, seccomp
+                        _through(egress, command) if egress else command,
+                        mounts,
+                        cwd,
+                        limits,
+                        interpreters,
+                        seccomp,
                     )
                 writable = [m.host for m in mounts if m.writable]
                 return await self._run(
@@ -793,7 +831,6 @@ class Sandbox:
         command: str,
         mounts: Sequence[Mount],
         cwd: str,
-        network: bool,
         limits: Limits,
         interpreters: Sequence[Interpreter],
         seccomp: int | None,
@@ -807,8 +844,6 @@ class Sandbox:
             argv += ["--perms", "1777"]
             argv += ["--size", size] if setup.sized_tmpfs else []
             argv += ["--tmpfs", folder]
-        if network:
-            argv += setup.network_args
         covers: list[str] = []
         for source, inside in setup.shown:
             covers += _covers(setup.hidden, source, inside)
@@ -841,9 +876,9 @@ class Sandbox:
             "--unshare-cgroup-try",
             "--die-with-parent",
             "--new-session",
+            # Always: the network, when a run has it, is the egress proxy (see run()).
+            "--unshare-net",
         ]
-        if not network:
-            argv.append("--unshare-net")
         if seccomp is not None:
             argv += ["--seccomp", str(seccomp)]
         if setup.mode == "isolated":
@@ -854,6 +889,15 @@ class Sandbox:
             argv += ["--disable-userns"] if setup.disable_userns else []
             argv += ["--", "/bin/sh", "-c", command]
         return argv, "/"
+
+
+def _through(egress: Egress, command: str) -> str:
+    """`command`, once the forwarder to the egress proxy listens inside the sandbox."""
+    socket_path = f"{EGRESS_FOLDER}/proxy.sock"
+    words = (egress.python, EGRESS_FORWARDER, str(egress.port), socket_path)
+    forward = " ".join(shlex.quote(word) for word in words)
+    failed = "echo 'conveyor: the way to the network did not start' >&2; exit 125"
+    return f"{forward} || {{ {failed}; }}\nexec /bin/sh -c {shlex.quote(command)}"
 
 
 def _drop_to(setup: _Setup) -> list[str]:
@@ -1103,11 +1147,9 @@ def _has_user(uid: int) -> bool:
     return True
 
 
-def _base_filesystem(
-    hidden: Sequence[str],
-) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+def _base_filesystem(hidden: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """The part of every run's bwrap command line that never changes, and the host folders it
-    shows, and what the network-on runs add."""
+    shows."""
     args = ["--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
     shown = [("/usr", "/usr")]
     for name in _ROOT_LINKS:
@@ -1123,14 +1165,7 @@ def _base_filesystem(
         for secret in sorted(glob.glob(pattern)):
             args += _covers([secret], "/etc", "/etc")
     args += ["--proc", "/proc", "--dev", "/dev"]
-    # /etc/resolv.conf may point elsewhere (systemd-resolved: /run/systemd/resolve/...):
-    # show that one file at its own path when the network is on.
-    network: list[str] = []
-    resolv = os.path.realpath("/etc/resolv.conf")
-    outside = not any(_under(resolv, source) for source, _ in shown)
-    if os.path.exists(resolv) and outside and not any(_under(resolv, h) for h in hidden):
-        network = ["--ro-bind", resolv, resolv]
-    return args, shown, network
+    return args, shown
 
 
 def _probe(argv: list[str], pass_fds: tuple[int, ...] = ()) -> tuple[int, str]:
@@ -1195,14 +1230,13 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
     setpriv = os.path.realpath(setpriv)
     version, options = _bwrap_features(bwrap)
     account = _job_user(user)
-    base, shown, network = _base_filesystem(hidden)
+    base, shown = _base_filesystem(hidden)
     setup = _Setup(
         mode="isolated",
         description="",
         bwrap=bwrap,
         base_args=tuple(base),
         shown=tuple(shown),
-        network_args=tuple(network),
         setpriv=setpriv,
         uid=account.pw_uid,
         gid=account.pw_gid,
@@ -1249,7 +1283,6 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
             bwrap=bwrap,
             base_args=tuple(base),
             shown=tuple(shown),
-            network_args=tuple(network),
             setpriv=setpriv,
             uid=account.pw_uid,
             gid=account.pw_gid,
@@ -1288,7 +1321,7 @@ def _job_user(user: str) -> pwd.struct_passwd:
 def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
     version, options = _bwrap_features(bwrap)
     disable_userns = "--disable-userns" in options
-    base, shown, network = _base_filesystem(hidden)
+    base, shown = _base_filesystem(hidden)
     front = [bwrap, *base, "--remount-ro", "/", "--unshare-pid", "--unshare-net"]
     front += ["--unshare-user", "--cap-drop", "ALL", "--die-with-parent"]
     front += ["--disable-userns"] if disable_userns else []
@@ -1319,7 +1352,6 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
             bwrap=bwrap,
             base_args=tuple(base),
             shown=tuple(shown),
-            network_args=tuple(network),
             uid=uid,
             gid=os.getegid(),
             hidden=hidden,

@@ -16,6 +16,7 @@ import pwd
 import re
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -29,9 +30,11 @@ from pathlib import Path
 import pytest
 
 import app.suite.sandbox as sandbox_module
+from app.suite.egress import PORT, PROXY_VARIABLES, EgressPolicy, EgressProxy
 from app.suite.pythons import Interpreter, choose, discover
 from app.suite.sandbox import (
     HOME,
+    Egress,
     Limits,
     Mount,
     Sandbox,
@@ -71,6 +74,7 @@ async def run(
     timeout: float = 30,
     cancel: asyncio.Event | None = None,
     interpreters: Sequence[Interpreter] = (),
+    egress: Egress | None = None,
 ) -> Ran:
     chunks: list[tuple[float, bytes]] = []
     result = await sandbox.run(
@@ -84,6 +88,7 @@ async def run(
         on_output=lambda chunk: chunks.append((time.monotonic(), chunk)),
         cancel=cancel,
         interpreters=interpreters,
+        egress=egress,
     )
     output = b"".join(chunk for _, chunk in chunks).decode(errors="replace")
     return Ran(result, output, chunks)
@@ -393,12 +398,99 @@ async def test_no_network_in_the_test_phase(
     assert received == []
 
 
-async def test_the_network_when_asked(sandbox: Sandbox, listener: tuple[int, list[bytes]]) -> None:
+async def test_the_network_on_is_a_namespace_of_its_own_without_an_egress(
+    sandbox: Sandbox, listener: tuple[int, list[bytes]]
+) -> None:
     port, received = listener
-    ran = await run(sandbox, network_probe(port) + "cat /etc/resolv.conf", network=True)
-    assert "connected: pong" in ran.output  # the host's loopback: the namespace is shared
-    assert received == [b"ping"]
-    assert "nameserver" in ran.output
+    ran = await run(sandbox, network_probe(port), network=True)
+    assert "interfaces: lo\n" in ran.output
+    assert "connect failed:" in ran.output  # the host's loopback is not the sandbox's
+    assert received == []
+
+
+ABSTRACT_PROBE = f"""{PY} - <<'END'
+import socket
+with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+    try:
+        probe.connect("\\0NAME")
+        print("abstract: connected")
+    except OSError as error:
+        print("abstract: refused", error)
+END
+"""
+
+
+async def test_the_host_s_abstract_sockets_are_out_of_reach_with_the_network_on(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    name = f"conveyor-test-{secrets.token_hex(6)}"
+    probe = ABSTRACT_PROBE.replace("NAME", name)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as host_side:
+        host_side.bind("\0" + name)
+        host_side.listen()
+        ran = await run(sandbox, probe, network=False)
+        assert "abstract: refused" in ran.output, ran.output
+        async with EgressProxy(tmp_path / "egress", EgressPolicy(), lambda line: None) as proxy:
+            ran = await run(sandbox, probe, network=True, egress=Egress(proxy.folder, PORT, PY))
+        assert "abstract: refused" in ran.output, ran.output
+
+
+PROXY_PROBE = f"""{PY} - <<'END'
+import os, urllib.request
+for url in os.environ["URLS"].split():
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            print(url, "->", response.status, response.read().decode().strip())
+    except Exception as error:
+        print(url, "->", error)
+END
+"""
+
+
+async def test_the_network_on_goes_out_through_the_egress_proxy_alone(
+    sandbox: Sandbox, tmp_path: Path, listener: tuple[int, list[bytes]]
+) -> None:
+    """The host's loopback stands in for the operator's package index (the one place the
+    policy lets a run reach there): through the proxy it answers, directly it does not; the
+    host's other ports, link-local and private addresses are refused by the proxy."""
+    port, received = listener
+    http = await asyncio.start_server(_http_hello, "127.0.0.1", 0)
+    index = f"http://127.0.0.1:{http.sockets[0].getsockname()[1]}/simple/"
+    refused: list[str] = []
+    policy = EgressPolicy(allowed=frozenset({("127.0.0.1", http.sockets[0].getsockname()[1])}))
+    urls = [
+        index,
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/",
+        f"http://127.0.0.1:{port}/",
+        f"http://[::ffff:127.0.0.1]:{port}/",
+    ]
+    env = {**ENV, **PROXY_VARIABLES, "URLS": " ".join(urls)}
+    async with http, EgressProxy(tmp_path / "egress", policy, refused.append) as proxy:
+        egress = Egress(proxy.folder, PORT, PY)
+        direct = await run(sandbox, PROXY_PROBE, env=env, network=True, egress=egress)
+        assert f"{index} -> <urlopen error" in direct.output  # NO_PROXY: the sandbox's own
+        env["NO_PROXY"] = env["no_proxy"] = ""
+        refused.clear()
+        proxy.take_reached()
+        ran = await run(sandbox, PROXY_PROBE, env=env, network=True, egress=egress)
+        reached = proxy.take_reached()
+    lines = ran.output.splitlines()
+    assert f"{index} -> 200 hello" in lines, ran.output
+    for refused_url in urls[1:]:
+        assert f"{refused_url} -> HTTP Error 403: Forbidden" in lines, ran.output
+    assert reached == {index.split("/")[2]: 1}
+    assert received == []
+    assert any("link-local" in line for line in refused), refused
+    assert any("a private network" in line for line in refused), refused
+    assert sum("this machine's loopback" in line for line in refused) == 2, refused
+
+
+async def _http_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n")
+    await writer.drain()
+    writer.close()
 
 
 # -- limits ------------------------------------------------------------------------------------

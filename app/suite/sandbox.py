@@ -946,19 +946,18 @@ async def _watch_disk(folders: Sequence[Path], budget: int) -> bool:
 def _disk_usage(folders: Sequence[Path]) -> int:
     """Bytes allocated under the folders: st_blocks, not st_size (a sparse file of 1 TB takes
     nothing; a folder of many small files takes a block each), symlinks not followed (a link to
-    / is a link, not the machine), a file with several hard links counted once."""
+    / is a link, not the machine), a file with several hard links counted once.
+
+    os.fwalk enters each folder through a descriptor and checks it is the folder it listed:
+    the job may swap a folder for a symlink meanwhile, and the walk must not then wander the
+    host's disk."""
     total = 0
     seen: set[tuple[int, int]] = set()
-    stack = [str(folder) for folder in folders]
-    while stack:
-        try:
-            entries = os.scandir(stack.pop())
-        except OSError:  # removed, or no longer a folder, since it was listed
-            continue
-        with entries:
-            for entry in entries:
+    for folder in folders:
+        for _, dirs, files, descriptor in os.fwalk(folder, follow_symlinks=False):
+            for name in (*dirs, *files):
                 try:
-                    info = entry.stat(follow_symlinks=False)
+                    info = os.stat(name, dir_fd=descriptor, follow_symlinks=False)
                 except OSError:
                     continue
                 if info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode):
@@ -967,8 +966,6 @@ def _disk_usage(folders: Sequence[Path]) -> int:
                         continue
                     seen.add(key)
                 total += info.st_blocks * 512
-                if stat.S_ISDIR(info.st_mode):
-                    stack.append(entry.path)
     return total
 
 

@@ -1,0 +1,190 @@
+"""app/suite/runner.py with the real sandbox: what the service itself writes and reads around a
+run, what untrusted runs are given, and the network the commands get.
+
+Install commands here are plain shell (no package is installed), so each run costs the sandbox
+and a `python -m venv`; the whole flow with pip and pytest is in tests/e2e.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.report.summary import SuiteOutcome
+from app.suite.egress import EgressPolicy
+from app.suite.environments import EnvironmentCache
+from app.suite.plan import CheckSpec
+from app.suite.pythons import discover
+from app.suite.runlog import Masker, RunLog
+from app.suite.runner import Runner, index_credentials, without_credentials
+from app.suite.sandbox import open_sandbox
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
+)
+
+
+class World:
+    def __init__(self, root: Path, runner: Runner) -> None:
+        self.root = root
+        self.runner = runner
+        self.runs = 0
+
+    async def run(
+        self, spec: CheckSpec, *, artifacts: Path | None = None, **options: object
+    ) -> tuple[SuiteOutcome, str]:
+        self.runs += 1
+        workspace = self.root / f"src-{self.runs}"
+        workspace.mkdir()
+        (workspace / "test_nothing.py").write_text("def test():\n    pass\n")
+        artifacts = artifacts or self.root / f"run-{self.runs}"
+        log = RunLog(artifacts / "output.log", Masker(()))
+        try:
+            outcome = await self.runner.run(
+                spec,
+                repository="repo",
+                workspace=workspace,
+                artifacts=artifacts,
+                log=log,
+                **options,  # type: ignore[arg-type]
+            )
+        finally:
+            log.close()
+        return outcome, (artifacts / "output.log").read_text()
+
+
+def make_runner(root: Path, **fields: object) -> Runner:
+    return Runner(
+        sandbox=open_sandbox(),
+        interpreters=discover(),
+        environments=EnvironmentCache(root / "environments"),
+        downloads=root / "downloads",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path, make_runner(tmp_path))
+
+
+def check(
+    install: tuple[str, ...] = (), test: tuple[str, ...] = ("true",), **more: object
+) -> CheckSpec:
+    return CheckSpec("tests", "", install, test, **more)  # type: ignore[arg-type]
+
+
+async def test_a_link_planted_where_the_re_run_selection_goes_is_not_written_through(
+    world: World, tmp_path: Path
+) -> None:
+    canary = tmp_path / "authorized_keys"
+    canary.write_text("ssh-ed25519 AAAA the operator\n")
+    plant = (
+        f"ln -s {canary} /conveyor/out/only.txt; ln -s {canary} /conveyor/out/junit-0.xml; "
+        f"ln -s {canary} /conveyor/in/only.txt 2>&1 || echo in is read-only"
+    )
+    outcome, log = await world.run(
+        check(install=(plant,), test=("cat $CONVEYOR_ONLY; cat /conveyor/out/only.txt",)),
+        only_tests=("test_a.py::test_one", "test_b.py::test_two\nssh-rsa EVIL attacker"),
+    )
+    assert canary.read_text() == "ssh-ed25519 AAAA the operator\n"
+    assert "in is read-only" in log
+    assert "test_a.py::test_one\n" in log  # the selection reached the commands
+    assert "EVIL" not in log  # an id with a line break selects nothing else
+    assert outcome.returncode != 0  # the link planted in out/ leads nowhere inside
+
+
+async def test_what_an_earlier_attempt_left_is_not_read_and_the_run_leaves_nothing(
+    world: World, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "attempt"
+    (artifacts / "out").mkdir(parents=True)
+    (artifacts / "out" / "junit-0.xml").write_text(
+        '<testsuite><testcase classname="t" name="from_a_killed_attempt"/></testsuite>'
+    )
+    outcome, _ = await world.run(check(), artifacts=artifacts)
+    assert outcome.results is None  # `true` wrote no report; the old one was not taken
+    assert sorted(p.name for p in artifacts.iterdir()) == ["output.log"]
+
+
+async def test_secrets_reach_the_commands_but_never_the_environment_s_key(world: World) -> None:
+    spec = check(test=('echo "token=$TOKEN"',), secrets=("TOKEN",))
+    _, first_log = await world.run(spec, secrets={"TOKEN": "first-value"})
+    second, second_log = await world.run(spec, secrets={"TOKEN": "second-value"})
+    assert "\ntoken=first-value\n" in first_log
+    assert "\ntoken=second-value\n" in second_log
+    assert "Environment reused" in second_log  # same dependencies, other secret values
+    [reused] = [line for line in second.about if line.startswith("Environment: reused")]
+    assert "value" not in reused
+
+
+def test_credentials_are_found_in_index_urls_and_taken_out_for_untrusted_runs() -> None:
+    settings = (
+        ("PIP_INDEX_URL", "https://ci-bot:p%40ss-w0rd-long@pypi.corp.example/simple"),
+        ("PIP_EXTRA_INDEX_URL", "https://pypi.org/simple https://tok3n-abcdef@more.example/s"),
+        ("PIP_TRUSTED_HOST", "pypi.corp.example"),
+    )
+    found = index_credentials(settings)
+    for secret in ("ci-bot:p%40ss-w0rd-long", "p%40ss-w0rd-long", "p@ss-w0rd-long", "tok3n-abcdef"):
+        assert secret in found
+    assert "pypi.org" not in " ".join(found)
+    assert without_credentials(settings) == (
+        ("PIP_INDEX_URL", "https://pypi.corp.example/simple"),
+        ("PIP_EXTRA_INDEX_URL", "https://pypi.org/simple https://more.example/s"),
+        ("PIP_TRUSTED_HOST", "pypi.corp.example"),
+    )
+
+
+async def test_untrusted_installs_get_the_index_without_its_credentials(tmp_path: Path) -> None:
+    index = "https://ci-bot:hunter2-long-secret@pypi.corp.example/simple"
+    world = World(tmp_path, make_runner(tmp_path, install_env=(("PIP_INDEX_URL", index),)))
+    show = ('echo "index=$PIP_INDEX_URL"',)
+    _, trusted_log = await world.run(check(install=show, env=(("V", "1"),)))
+    _, fork_log = await world.run(check(install=show, env=(("V", "2"),)), trusted=False)
+    assert f"index={index}" in trusted_log
+    assert "index=https://pypi.corp.example/simple" in fork_log
+    assert "hunter2" not in fork_log
+
+
+async def test_installs_reach_out_through_the_egress_proxy_and_its_refusals_are_logged(
+    tmp_path: Path,
+) -> None:
+    async def hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nindex\n")
+        await writer.drain()
+        writer.close()
+
+    served = await asyncio.start_server(hello, "127.0.0.1", 0)
+    port = served.sockets[0].getsockname()[1]
+    other = await asyncio.start_server(hello, "127.0.0.1", 0)  # e.g. Conveyor's own port
+    other_port = other.sockets[0].getsockname()[1]
+    # The host's loopback plays the operator's index: the one destination allowed there.
+    policy = EgressPolicy(allowed=frozenset({("127.0.0.1", port)}))
+    world = World(tmp_path, make_runner(tmp_path, egress=policy))
+    fetch = (
+        "python -c 'import sys, urllib.request; "
+        "print(urllib.request.urlopen(sys.argv[1]).read().decode())' "
+    )
+    async with served, other:
+        outcome, log = await world.run(
+            check(
+                install=(
+                    f"NO_PROXY= no_proxy= {fetch} http://127.0.0.1:{port}/simple/",
+                    f"NO_PROXY= no_proxy= {fetch} http://127.0.0.1:{other_port}/ || echo refused",
+                )
+            )
+        )
+    assert outcome.stopped is None, log
+    assert "\nindex\n" in log
+    assert f"(network: 127.0.0.1:{port} (1))" in log
+    assert (
+        f"conveyor: a run's network does not reach 127.0.0.1:{other_port}: this machine's "
+        "loopback" in log
+    )
+    assert "refused\n" in log

@@ -1,5 +1,5 @@
-"""REST endpoints an app calls with its JWT: itself, its installations, installation access
-tokens, and its webhook deliveries (list and redeliver)."""
+"""REST endpoints an app calls with its JWT: itself, its installations (and uninstalling itself
+from one), installation access tokens, and its webhook deliveries (list and redeliver)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ DOC_INSTALLATIONS = (
 )
 DOC_INSTALLATION = (
     "https://docs.github.com/rest/apps/apps#get-an-installation-for-the-authenticated-app"
+)
+DOC_DELETE_INSTALLATION = (
+    "https://docs.github.com/rest/apps/apps#delete-an-installation-for-the-authenticated-app"
 )
 DOC_INSTALLATION_ACCESS = (
     "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
@@ -74,6 +77,21 @@ async def get_installation(request: web.Request) -> web.Response:
     app = require_app(request, DOC_INSTALLATION)
     installation = _installation_for(request, app, DOC_INSTALLATION)
     return json_response(hub_of(request).builder.installation(installation))
+
+
+@routes.delete("/app/installations/{installation_id}", name="api-app-installation-delete")
+async def delete_installation(request: web.Request) -> web.Response:
+    """The app uninstalls itself from an account: JWT only, 404 for an installation it does not
+    have, else 204. As when the account's owner uninstalls it, the app is sent `installation`
+    deleted (its sender: the app's bot, which did it; GitHub does not document who), and the
+    installation's tokens stop working."""
+    app = require_app(request, DOC_DELETE_INSTALLATION)
+    installation = _installation_for(request, app, DOC_DELETE_INSTALLATION)
+    hub = hub_of(request)
+    # Queued before the installation is gone, like every webhook an API call causes.
+    hub.events.installation("deleted", installation, hub.events.bot(app))
+    installation.deleted = True
+    return web.Response(status=204)
 
 
 def _narrow_permissions(requested: Any, granted: dict[str, str]) -> dict[str, str]:

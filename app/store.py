@@ -5,6 +5,7 @@ In SQLite (one machine) or PostgreSQL (`DATABASE_URL`, several); `app.database` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable
@@ -21,7 +22,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     received_at DOUBLE PRECISION NOT NULL,
     processed_at DOUBLE PRECISION,
     error TEXT,
-    received_by TEXT
+    received_by TEXT,
+    -- SHA-256 of the body (hex), unique: see `record_delivery`. NULL in rows of older versions.
+    body_sha256 TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (processed_at, received_at);
 
@@ -136,7 +139,15 @@ ADDED_COLUMNS = (
     ("deliveries", "received_by", "TEXT"),
     ("test_results", "seq", "BIGINT"),
     ("jobs", "trusted", "BIGINT"),
+    ("deliveries", "body_sha256", "TEXT"),
 )
+MIGRATION_LOCK = 0x6D696772  # "migr"
+# Indexes on added columns: made once the columns exist, in old databases as in new ones.
+ADDED_INDEXES = ("CREATE UNIQUE INDEX IF NOT EXISTS deliveries_body ON deliveries (body_sha256)",)
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def no_live_process(column: str, gone: Iterable[str]) -> tuple[str, list[str]]:
@@ -177,10 +188,16 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Columns added after a table was first made (CREATE IF NOT EXISTS keeps old tables)."""
-        for table, column, kind in ADDED_COLUMNS:
-            if column not in self.db.columns(table):
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        """Columns added after a table was first made (CREATE IF NOT EXISTS keeps old tables),
+        and their indexes. One process at a time: PostgreSQL's IF NOT EXISTS is no guard
+        against another process creating the same index at the same moment."""
+        with self.db.transaction():
+            self.db.lock(MIGRATION_LOCK)
+            for table, column, kind in ADDED_COLUMNS:
+                if column not in self.db.columns(table):
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            for statement in ADDED_INDEXES:
+                self.db.execute(statement)
 
     def close(self) -> None:
         self.db.close()
@@ -195,13 +212,39 @@ class Store:
         body: bytes,
         received_by: str | None = None,
     ) -> bool:
-        """Keep a delivery before answering it; False when this id was seen before (a replay)."""
+        """Keep a delivery before answering it; False when this id, or this very body, was seen
+        before (a replay).
+
+        Why the body too: a signed body stays valid for ever, and `X-GitHub-Delivery` is not
+        signed, so whoever holds one (a proxy's log, a leaked request) could send it again under
+        a new id, e.g. a `check_run` rerequested to run the check again.
+
+        Does GitHub ever send two deliveries with identical bodies that must both be acted on?
+        Its redelivery of a failed delivery reuses the delivery's GUID: a duplicate id, dropped
+        anyway. Two happenings differ in the body: pushes in `before`/`after`, `head_commit`
+        and the repository's `pushed_at`; a pull request's events in `updated_at` and the head;
+        comments in their ids; installation changes in their ids, repositories or timestamps;
+        a "Re-run" in the check suite, which GitHub resets to queued (`status`, `updated_at`)
+        at each request, and in the run clicked (Conveyor's re-run is a new check run, so the
+        next click is on another id). What would be left is the same button clicked twice with
+        nothing changed in between, within a second: one run for both is what was meant.
+        The hash lives in the delivery's row, so it is kept exactly as long as the id: until
+        `forget_deliveries_before` drops rows GitHub can no longer redeliver."""
         cursor = self.db.execute(
-            "INSERT INTO deliveries (delivery_id, event, action, body, received_at, received_by)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (delivery_id, event, action, body, time.time(), received_by),
+            "INSERT INTO deliveries (delivery_id, event, action, body, received_at, received_by,"
+            " body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (delivery_id, event, action, body, time.time(), received_by, body_digest(body)),
         )
         return cursor.rowcount == 1
+
+    def duplicate_of(self, delivery_id: str, body: bytes) -> str | None:
+        """The stored delivery that made `record_delivery` refuse this one: its id when the body
+        is what repeats (a replay under a new id), None when the id itself does."""
+        row = self.db.execute(
+            "SELECT delivery_id FROM deliveries WHERE body_sha256 = ? AND delivery_id <> ?",
+            (body_digest(body), delivery_id),
+        ).fetchone()
+        return None if row is None else str(row["delivery_id"])
 
     def delivery_processed(self, delivery_id: str, error: str | None = None) -> None:
         self.db.execute(

@@ -1,7 +1,8 @@
 """The HTTP service: webhooks in, details pages out; wires every piece together.
 
 `POST /webhook` does the least it can before answering: check the signature, refuse what is
-malformed, store the delivery (which also drops a replayed `X-GitHub-Delivery`) and answer 202.
+malformed, store the delivery (which also drops a replayed `X-GitHub-Delivery`, and a body seen
+before under another id) and answer 202.
 Everything else happens in the background, because GitHub waits at most 10 seconds and never
 retries on its own.
 """
@@ -151,6 +152,16 @@ async def _webhook(request: web.Request) -> web.Response:
         log.error("webhook %s not stored: %s", delivery_id, error)
         return web.json_response({"error": "cannot store the delivery now"}, status=503)
     if not recorded:
+        original = store.duplicate_of(delivery_id, body)
+        if original is not None:
+            # GitHub never sends one body under two ids (store.record_delivery): someone who
+            # holds a signed body is sending it again.
+            log.warning(
+                "webhook %s (%s): the same body as delivery %s, replayed; ignored",
+                delivery_id,
+                event_name,
+                original,
+            )
         return web.json_response({"status": "duplicate delivery ignored"}, status=200)
     task = asyncio.create_task(
         request.app[SERVICE].intake.process(Delivery(delivery_id, event_name, body))

@@ -427,7 +427,7 @@ def test_a_processed_delivery_is_no_longer_pending_but_still_refused(store: Stor
 
 def test_forgetting_old_processed_deliveries(store: Store) -> None:
     store.record_delivery("old", "push", None, b"{}")
-    store.record_delivery("pending", "push", None, b"{}")
+    store.record_delivery("pending", "push", None, b'{"n": 2}')
     store.delivery_processed("old")
     store.forget_deliveries_before(float("inf"))
     assert store.record_delivery("old", "push", None, b"{}") is True
@@ -635,10 +635,10 @@ def test_deliveries_of_a_dead_process_are_taken_by_one_other(store: Store) -> No
     now = time.time()
     for name in ("dead", "alive"):
         store.register_process(ProcessRecord(name, "host", 1, "web", now, now))
-    store.record_delivery("guid-1", "push", None, b"{}", received_by="dead")
-    store.record_delivery("guid-2", "push", None, b"{}", received_by="alive")
-    store.record_delivery("guid-3", "push", None, b"{}")  # an older version: nobody
-    store.record_delivery("guid-4", "push", None, b"{}", received_by="stopped")  # no row
+    store.record_delivery("guid-1", "push", None, b'{"n": 1}', received_by="dead")
+    store.record_delivery("guid-2", "push", None, b'{"n": 2}', received_by="alive")
+    store.record_delivery("guid-3", "push", None, b'{"n": 3}')  # an older version: nobody
+    store.record_delivery("guid-4", "push", None, b'{"n": 4}', received_by="stopped")  # no row
     assert [d.delivery_id for d in store.orphaned_deliveries([])] == ["guid-3", "guid-4"]
     orphans = store.orphaned_deliveries(["dead"])
     assert [(d.delivery_id, d.received_by) for d in orphans] == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -100,7 +101,30 @@ async def test_a_signed_delivery_is_accepted_and_a_replay_is_dropped(service: Se
         200,
         {"status": "duplicate delivery ignored"},
     )
-    assert (await service.post(body, delivery="abd"))[0] == 202
+    other = json.dumps(load("push.with-installation.json")).encode()
+    assert (await service.post(other, delivery="abd"))[0] == 202
+
+
+async def test_a_signed_body_replayed_under_a_new_delivery_id_is_dropped(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The delivery id is a header anyone can change; the signature covers only the body.
+    body = json.dumps(load("check_run.rerequested.json")).encode()
+    assert (await service.post(body, event="check_run", delivery="first"))[0] == 202
+    with caplog.at_level(logging.WARNING, logger="app.web"):
+        assert await service.post(body, event="check_run", delivery="second") == (
+            200,
+            {"status": "duplicate delivery ignored"},
+        )
+        # Under another event name, it is the same body all the same.
+        assert (await service.post(body, event="check_suite", delivery="third"))[0] == 200
+    replays = [r.getMessage() for r in caplog.records if "replayed" in r.getMessage()]
+    assert replays == [
+        "webhook second (check_run): the same body as delivery first, replayed; ignored",
+        "webhook third (check_suite): the same body as delivery first, replayed; ignored",
+    ]
+    # One byte more is another body (and, from GitHub, another signature).
+    assert (await service.post(body + b" ", event="check_run", delivery="fourth"))[0] == 202
 
 
 @pytest.mark.parametrize(
@@ -177,15 +201,17 @@ async def test_metrics_count_webhooks_by_event_and_answer(service: Service) -> N
     body = json.dumps(load("push.with-new-branch.json")).encode()
     await service.post(body, delivery="m-1")
     await service.post(body, delivery="m-1")  # a replay
+    await service.post(body, delivery="m-3")  # the same body under another id: a replay too
     await service.post(body, signature=None)
-    await service.post(body, event="made_up_event", delivery="m-2")
+    other = json.dumps(load("push.with-installation.json")).encode()
+    await service.post(other, event="made_up_event", delivery="m-2")
     async with service.session.get(f"{service.url}/metrics") as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = await response.text()
     lines = set(text.splitlines())
     assert 'conveyor_webhooks_total{event="push",status="202"} 1.0' in lines
-    assert 'conveyor_webhooks_total{event="push",status="200"} 1.0' in lines
+    assert 'conveyor_webhooks_total{event="push",status="200"} 2.0' in lines
     assert 'conveyor_webhooks_total{event="push",status="401"} 1.0' in lines
     # Event names come from a header: unknown ones are counted together, not by name.
     assert 'conveyor_webhooks_total{event="other",status="202"} 1.0' in lines

@@ -1,8 +1,9 @@
 """`GET /metrics` in Prometheus' text format.
 
 What happens in this process (webhooks received, GitHub API calls and GitHub's rate-limit
-headers) is counted as it happens; what the queue holds (depth, jobs by conclusion, durations) is
-read from the database at each scrape, so that it is right however many processes share it.
+headers) is counted as it happens; what the queue holds (depth, jobs by conclusion, durations)
+and the installations refused (ALLOWED_OWNERS) are read from the database at each scrape, so
+that they are right however many processes share it.
 A `worker` process (METRICS_PORT) serves only its own counts: the web process serves the queue's,
 so that summing over every process's scrape does not count a job twice.
 prometheus_client does the format; a collector of our own reads the database.
@@ -19,14 +20,16 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from app.queue import JobQueue
+from app.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
 class Metrics:
-    def __init__(self, queue: JobQueue | None) -> None:
-        """With `queue`, the scrape includes what the queue holds."""
+    def __init__(self, queue: JobQueue | None, store: Store | None = None) -> None:
+        """With `queue`, the scrape includes what the queue holds; with `store`, the
+        installations refused (ALLOWED_OWNERS)."""
         self.registry = CollectorRegistry()
         self.webhooks = Counter(
             "conveyor_webhooks",
@@ -47,6 +50,8 @@ class Metrics:
         )
         if queue is not None:
             self.registry.register(_QueueCollector(queue))
+        if store is not None:
+            self.registry.register(_RefusalCollector(store))
 
     def track_slots(self, slots: int, busy: Callable[[], int]) -> None:
         """A process that runs tests reports its job slots, busy and idle: what to scale workers
@@ -100,6 +105,22 @@ class _QueueCollector(Collector):
         )
         histogram.add_metric([], buckets, sum_value=total)
         yield histogram
+
+
+class _RefusalCollector(Collector):
+    """Installations on accounts not in ALLOWED_OWNERS, which Conveyor left: read from the
+    database, so that it counts each once whichever process refused it, across restarts."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Any]:
+        refused = CounterMetricFamily(
+            "conveyor_installations_refused",
+            "Installations on accounts not in ALLOWED_OWNERS, refused and uninstalled",
+        )
+        refused.add_metric([], self.store.refused_installations())
+        yield refused
 
 
 class _SlotCollector(Collector):

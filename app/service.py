@@ -8,6 +8,7 @@ also sweeps, so any of them takes over from another that died.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import aiohttp
 
 from app.database import describe, open_database
 from app.github.client import GitHubClient
+from app.github.installations import exposure_warning, open_to_anyone
 from app.intake import Intake
 from app.metrics import Metrics
 from app.presence import Presence
@@ -46,6 +48,8 @@ class Service:
     presence: Presence
     sweeper: Sweeper
     pool: WorkerPool | None
+    # Says at start, when ALLOWED_OWNERS is not set, who can run code here (never blocks it).
+    exposure: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, role: str, workers: int) -> Service:
@@ -53,7 +57,7 @@ class Service:
         store = Store(open_database(settings.database_url, settings.data_dir))
         log.info("data: %s", describe(settings.database_url, settings.data_dir))
         queue = JobQueue(store)
-        metrics = Metrics(queue if role != "worker" else None)
+        metrics = Metrics(queue, store) if role != "worker" else Metrics(None)
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.github_timeout),
             trace_configs=[metrics.trace_config()],
@@ -85,6 +89,7 @@ class Service:
             reporter=reporter,
             wake_workers=wake_workers,
             cancel_running=cancel_running,
+            allowed_owners=settings.allowed_owners,
         )
         if workers:
             runner, refusal = _runner(settings)
@@ -133,17 +138,41 @@ class Service:
             workers,
             settings.data_dir,
         )
-        return cls(settings, store, queue, metrics, session, intake, presence, sweeper, pool)
+        exposure = None
+        if settings.allowed_owners is None:
+            exposure = asyncio.create_task(_warn_open_to_anyone(gh, settings.github_timeout))
+        return cls(
+            settings, store, queue, metrics, session, intake, presence, sweeper, pool, exposure
+        )
 
     async def stop(self) -> None:
         """Running jobs go back to the queue (another process, or this one restarted, runs
         them again); then this process leaves."""
+        if self.exposure is not None:
+            self.exposure.cancel()
         await self.sweeper.stop()
         if self.pool is not None:
             await self.pool.stop()
         await self.presence.stop()
         await self.session.close()
         self.store.close()
+
+
+async def _warn_open_to_anyone(gh: GitHubClient, timeout: float) -> None:
+    # Not wait_for: the client retries on TimeoutError, which can swallow wait_for's cancel.
+    asking = asyncio.ensure_future(exposure_warning(gh))
+    try:
+        done, _ = await asyncio.wait({asking}, timeout=timeout)
+    finally:
+        asking.cancel()
+    why = f"no answer within {timeout:.0f}s"
+    answer = None
+    if done:
+        try:
+            answer = asking.result()
+        except Exception as error:  # whatever it is, the warning still goes out
+            why = f"{type(error).__name__}: {error}"
+    log.warning("%s", answer or open_to_anyone(None, None, why))
 
 
 # Folders the runs need (read-only): a secret file in one of them is hidden alone.

@@ -14,6 +14,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_API_URL = "https://api.github.com"
+# A GitHub login: letters, digits and hyphens (GitHub's rule for users and organisations), and
+# the underscore of Enterprise Managed Users' `handle_shortcode`; at most 39 characters, plus a
+# shortcode.
+LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
 
 class SettingsError(Exception):
@@ -45,6 +49,8 @@ class Settings:
     github_timeout: float = 30.0
     # A `worker` process serves /metrics and /healthz on this port (a web process on PORT).
     metrics_port: int | None = None
+    # The accounts (lowercase logins) whose installations may run code here; None: any account.
+    allowed_owners: frozenset[str] | None = None
 
     @property
     def database_password(self) -> str | None:
@@ -102,7 +108,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if env.get("METRICS_PORT", "").strip()
             else None
         ),
+        allowed_owners=_logins(env, "ALLOWED_OWNERS"),
     )
+
+
+def _logins(env: Mapping[str, str], name: str) -> frozenset[str] | None:
+    """Comma-separated account logins, lowercased (GitHub logins ignore case); None if unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    logins = [item.strip() for item in raw.split(",")]
+    for login in logins:
+        if login and not LOGIN.fullmatch(login):
+            raise SettingsError(
+                f"{name}: {login!r} is not a GitHub account login (letters, digits and hyphens;"
+                " name the accounts, users or organisations, that may install the app)"
+            )
+    named = frozenset(login.lower() for login in logins if login)
+    if not named:
+        raise SettingsError(f"{name}: names no account; set it to logins, e.g. {name}=octo-org")
+    return named
 
 
 def _database_url(env: Mapping[str, str]) -> str | None:

@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS installations (
     account TEXT NOT NULL,
     active BIGINT NOT NULL,
     repositories TEXT NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL
+    updated_at DOUBLE PRECISION NOT NULL,
+    -- When Conveyor last tried to uninstall itself from an account not in ALLOWED_OWNERS.
+    refused_at DOUBLE PRECISION
 );
 
 CREATE TABLE IF NOT EXISTS jobs (
@@ -140,6 +142,7 @@ ADDED_COLUMNS = (
     ("test_results", "seq", "BIGINT"),
     ("jobs", "trusted", "BIGINT"),
     ("deliveries", "body_sha256", "TEXT"),
+    ("installations", "refused_at", "DOUBLE PRECISION"),
 )
 MIGRATION_LOCK = 0x6D696772  # "migr"
 # Indexes on added columns: made once the columns exist, in old databases as in new ones.
@@ -307,6 +310,66 @@ class Store:
                 " updated_at = excluded.updated_at",
                 (installation_id, account, int(active), json.dumps(sorted(repos)), time.time()),
             )
+
+    def installation_account(self, installation_id: int) -> str | None:
+        """The login of the account the installation is on, if known."""
+        row = self.db.execute(
+            "SELECT account FROM installations WHERE id = ?", (installation_id,)
+        ).fetchone()
+        return str(row["account"]) if row is not None and row["account"] else None
+
+    def remember_account(self, installation_id: int, account: str) -> None:
+        """The installation's account as GitHub's API just named it (logins can change)."""
+        self.db.execute(
+            "INSERT INTO installations (id, account, active, repositories, updated_at)"
+            " VALUES (?, ?, 1, '[]', ?) ON CONFLICT (id) DO UPDATE SET"
+            " account = excluded.account, updated_at = excluded.updated_at",
+            (installation_id, account, time.time()),
+        )
+
+    def installation_refused(self, installation_id: int) -> bool:
+        """Conveyor decided to leave this installation (ALLOWED_OWNERS)."""
+        row = self.db.execute(
+            "SELECT refused_at FROM installations WHERE id = ?", (installation_id,)
+        ).fetchone()
+        return row is not None and row["refused_at"] is not None
+
+    def claim_refusal(self, installation_id: int, account: str, *, retry_after: float) -> bool:
+        """Become the one to uninstall the app from an account not allowed: True once per
+        installation (across processes), and again only when the last try is `retry_after`
+        seconds old and did not end with the installation gone."""
+        now = time.time()
+        with self.db.transaction():
+            self.db.lock(installation_id)
+            row = self.db.execute(
+                "SELECT active, refused_at FROM installations WHERE id = ?", (installation_id,)
+            ).fetchone()
+            if row is not None and row["refused_at"] is not None:
+                done = not row["active"]  # uninstalled, or found gone
+                if done or row["refused_at"] > now - retry_after:
+                    return False
+            self.db.execute(
+                "INSERT INTO installations (id, account, active, repositories, updated_at,"
+                " refused_at) VALUES (?, ?, 1, '[]', ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " account = excluded.account, refused_at = excluded.refused_at,"
+                " updated_at = excluded.updated_at",
+                (installation_id, account, now, now),
+            )
+        return True
+
+    def installation_removed(self, installation_id: int) -> None:
+        """Conveyor uninstalled itself (or found the installation already gone)."""
+        self.db.execute(
+            "UPDATE installations SET active = 0, updated_at = ? WHERE id = ?",
+            (time.time(), installation_id),
+        )
+
+    def refused_installations(self) -> int:
+        """How many installations Conveyor refused (and uninstalled itself from), ever."""
+        [row] = self.db.execute(
+            "SELECT COUNT(*) AS n FROM installations WHERE refused_at IS NOT NULL"
+        ).fetchall()
+        return int(row["n"])
 
     def installation(self, installation_id: int) -> tuple[str, bool, list[str]] | None:
         row = self.db.execute(

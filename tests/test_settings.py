@@ -57,6 +57,7 @@ def test_the_three_required_settings_are_enough_and_the_rest_has_defaults() -> N
     assert settings.workers == 2
     assert settings.job_timeout == 3600.0
     assert settings.metrics_port is None
+    assert settings.allowed_owners is None  # any account's installations are served
 
 
 def test_every_setting_can_be_given() -> None:
@@ -155,6 +156,40 @@ def test_malformed_numbers_are_refused_with_the_setting_named(
 @pytest.mark.parametrize("value", ["api.github.com", "ftp://example.com", "https://", "http:/x"])
 def test_urls_must_be_http_with_a_host(name: str, value: str) -> None:
     assert refusal(env(**{name: value})) == f"{name}: must be an http(s) URL, got {value!r}"
+
+
+def test_allowed_owners_are_logins_trimmed_and_lowercased() -> None:
+    settings = load_settings(env(ALLOWED_OWNERS=" Octo-Org , mona,octo-org, Enterprise_user_ab1 "))
+    assert settings.allowed_owners == frozenset({"octo-org", "mona", "enterprise_user_ab1"})
+    assert load_settings(env(ALLOWED_OWNERS="octo-org,")).allowed_owners == frozenset({"octo-org"})
+    assert load_settings(env(ALLOWED_OWNERS="  ")).allowed_owners is None
+    longest = load_settings(env(ALLOWED_OWNERS="A" + "1" * 38)).allowed_owners
+    assert longest == frozenset({"a" + "1" * 38})
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("octo-org/sample", "octo-org/sample"),  # a repository, not an account
+        ("octo org", "octo org"),
+        ("octo-org;mona", "octo-org;mona"),
+        ("@octo-org", "@octo-org"),
+        ("mona, -mona", "-mona"),
+        ("mona,https://github.com/mona", "https://github.com/mona"),
+        ("ünïcode", "ünïcode"),
+    ],
+)
+def test_allowed_owners_must_be_account_logins(value: str, shown: str) -> None:
+    assert refusal(env(ALLOWED_OWNERS=value)) == (
+        f"ALLOWED_OWNERS: {shown!r} is not a GitHub account login (letters, digits and hyphens;"
+        " name the accounts, users or organisations, that may install the app)"
+    )
+
+
+def test_allowed_owners_that_name_no_account_are_refused() -> None:
+    assert refusal(env(ALLOWED_OWNERS=" , ,")) == (
+        "ALLOWED_OWNERS: names no account; set it to logins, e.g. ALLOWED_OWNERS=octo-org"
+    )
 
 
 def test_an_inline_key_with_literal_backslash_n_is_turned_into_lines() -> None:

@@ -1,5 +1,6 @@
 """app/store.py on a real SQLite file and a real PostgreSQL: deliveries deduplicated on their
-body as well as their id (an old database gains the column)."""
+body as well as their id (an old database gains the column), and the installations Conveyor
+refused (ALLOWED_OWNERS)."""
 
 from __future__ import annotations
 
@@ -110,10 +111,13 @@ def test_an_older_database_gains_the_body_column_and_its_index(
     store = Store(open_db())
     try:
         assert {"body_sha256"} <= store.db.columns("deliveries")
+        assert {"refused_at"} <= store.db.columns("installations")
         # Rows from before have no hash, and do not stand in each other's way.
         assert store.record_delivery("before", "push", None, b"{}") is False
         assert store.record_delivery("after", "push", None, b"{}") is True
         assert store.record_delivery("again", "push", None, b"{}") is False
+        assert store.installation_account(5) == "octo-org"
+        assert store.refused_installations() == 0
     finally:
         store.close()
     Store(open_db()).close()  # and the migration is done once
@@ -123,3 +127,48 @@ def test_body_digest_is_sha256_hex() -> None:
     assert body_digest(b"Hello, World!") == (
         "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f"
     )
+
+
+# -- installations Conveyor refused ------------------------------------------------------------
+
+
+def test_an_installation_is_refused_once(store: Store) -> None:
+    assert store.claim_refusal(7, "mallory", retry_after=600) is True
+    assert store.claim_refusal(7, "mallory", retry_after=600) is False  # tried just now
+    assert store.installation(7) == ("mallory", True, [])
+    assert store.refused_installations() == 1
+    store.installation_removed(7)
+    assert store.installation(7) == ("mallory", False, [])
+    # Gone: never again, however long ago it was tried.
+    assert store.claim_refusal(7, "mallory", retry_after=0) is False
+    assert store.refused_installations() == 1
+
+
+def test_a_failed_uninstall_is_tried_again_only_after_a_while(store: Store) -> None:
+    assert store.claim_refusal(8, "mallory", retry_after=600) is True
+    assert store.claim_refusal(8, "mallory", retry_after=600) is False
+    assert store.claim_refusal(8, "mallory", retry_after=0) is True
+    assert store.refused_installations() == 1
+
+
+def test_a_known_installation_keeps_its_repositories_when_refused(store: Store) -> None:
+    store.record_installation(9, "mallory", active=True, added=["mallory/evil"])
+    assert store.claim_refusal(9, "mallory", retry_after=600) is True
+    assert store.installation(9) == ("mallory", True, ["mallory/evil"])
+
+
+def test_the_account_of_an_installation_is_remembered(store: Store) -> None:
+    assert store.installation_account(5) is None
+    store.remember_account(5, "Octo-Org")
+    assert store.installation_account(5) == "Octo-Org"
+    assert store.installation(5) == ("Octo-Org", True, [])
+    # A lookup is GitHub's latest word (an account can be renamed); the rest is left alone.
+    store.record_installation(6, "octo-org", active=False, added=["octo-org/a"])
+    store.remember_account(6, "octo-inc")
+    assert store.installation(6) == ("octo-inc", False, ["octo-org/a"])
+    # An event that named no account leaves the looked-up one.
+    store.record_installation(5, "", active=True, added=["octo-org/b"])
+    assert store.installation_account(5) == "Octo-Org"
+    assert store.installation_refused(5) is False
+    store.claim_refusal(5, "Octo-Org", retry_after=600)
+    assert store.installation_refused(5) is True

@@ -218,6 +218,7 @@ async def test_metrics_count_webhooks_by_event_and_answer(service: Service) -> N
     # The push is being acted on in the background: its job may or may not be queued yet.
     assert any(line.startswith('conveyor_jobs{state="queued"} ') for line in lines)
     assert "conveyor_job_duration_seconds_count 0.0" in lines
+    assert "conveyor_installations_refused_total 0.0" in lines  # read from the database
     # One job slot (WORKERS=1), busy or idle as the push goes.
     slots = dict(line.rsplit(" ", 1) for line in lines if line.startswith("conveyor_job_slots{"))
     assert set(slots) == {'conveyor_job_slots{state="busy"}', 'conveyor_job_slots{state="idle"}'}

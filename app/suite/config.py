@@ -71,7 +71,14 @@ from typing import Any
 import yaml
 
 from app.suite.plan import DEFAULT_TIMEOUT, CheckSpec, ConfigError, Plan
-from app.suite.project import existing_dependency_files, toml_error_line
+from app.suite.project import existing_dependency_files, parse_toml
+from app.suite.repository_files import (
+    CONFIG_LIMIT,
+    excerpt,
+    is_file,
+    parser_message,
+    read_text,
+)
 
 PYPROJECT = "pyproject.toml"
 YAML_FILE = ".conveyor.yml"
@@ -107,17 +114,19 @@ Locate = Callable[[tuple[Key, ...]], int | None]
 
 
 def load_config(root: Path) -> Plan | None:
-    """The plan the repository configures, None when it has no Conveyor configuration."""
-    pyproject = root / PYPROJECT
-    text = pyproject.read_text(encoding="utf-8", errors="replace") if pyproject.is_file() else ""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # pip would fail on it as well: say so now, where it is.
-        raise ConfigError(PYPROJECT, toml_error_line(exc), f"not valid TOML: {exc}") from None
+    """The plan the repository configures, None when it has no Conveyor configuration.
+
+    Either file leading outside the repository (a symlink to a host file), not being a regular
+    file, or being larger than CONFIG_LIMIT is a ConfigError naming it, whose message says
+    nothing of what is out there (repository_files.UnreadableFile).
+    """
+    text = read_text(root, PYPROJECT, limit=CONFIG_LIMIT) or ""
+    # pip would fail on invalid TOML as well: parse_toml says so now, where it is.
+    data = parse_toml(PYPROJECT, text)
     tool = data.get("tool")
     in_toml = isinstance(tool, Mapping) and "conveyor" in tool
-    in_yaml = (root / YAML_FILE).is_file()
+    yaml_text = read_text(root, YAML_FILE, limit=CONFIG_LIMIT)
+    in_yaml = yaml_text is not None
     if in_toml and in_yaml:
         raise ConfigError(
             PYPROJECT,
@@ -129,11 +138,11 @@ def load_config(root: Path) -> Plan | None:
         assert isinstance(tool, Mapping)
         document = _Document(PYPROJECT, "tool.conveyor", _toml_locator(text), "table")
         return _plan(root, tool["conveyor"], document, TOML_ORIGIN)
-    if in_yaml:
-        return _load_yaml(root)
-    misnamed = root / ".conveyor.yaml"
-    if misnamed.is_file():
-        raise ConfigError(misnamed.name, None, f"Conveyor reads `{YAML_FILE}`: rename this file.")
+    if yaml_text is not None:
+        return _load_yaml(root, yaml_text)
+    misnamed = ".conveyor.yaml"
+    if is_file(root, misnamed):
+        raise ConfigError(misnamed, None, f"Conveyor reads `{YAML_FILE}`: rename this file.")
     return None
 
 
@@ -253,11 +262,13 @@ def _check_name(name: Any, at: tuple[Key, ...], doc: _Document) -> None:
     if len(name) > MAX_CHECK_NAME:
         raise doc.error(
             at,
-            f"the check name `{name[:40]}...` is {len(name)} characters long; "
+            f"the check name `{excerpt(name)}` is {len(name)} characters long; "
             f"at most {MAX_CHECK_NAME} are allowed.",
         )
     if "\n" in name or "\r" in name:
-        raise doc.error(at, f"the check name {name!r} spans lines; it must be on one line.")
+        raise doc.error(
+            at, f"the check name {excerpt(repr(name))} spans lines; it must be on one line."
+        )
 
 
 def _check_keys(
@@ -271,7 +282,8 @@ def _check_keys(
         hint = f" Did you mean `{_SYNONYMS.get(close[0], close[0])}`?" if close else ""
         raise doc.error(
             (*at, str(key)),
-            f"unknown key `{key}` in `{doc.name(at)}`.{hint} Allowed: {', '.join(allowed)}.",
+            f"unknown key `{excerpt(key)}` in `{doc.name(at)}`.{hint} "
+            f"Allowed: {', '.join(allowed)}.",
         )
 
 
@@ -322,11 +334,11 @@ def _python_versions(
         if isinstance(item, float | int) and not isinstance(item, bool):
             raise doc.error(
                 place,
-                f"`{where}`: {item} is a number; write Python versions as quoted text, "
+                f"`{where}`: {excerpt(item)} is a number; write Python versions as quoted text, "
                 f'like "3.12" (a number turns 3.10 into 3.1).',
             )
         if not isinstance(item, str) or not _PYTHON_VERSION.match(item):
-            shown = repr(item) if isinstance(item, str) else _describe(item)
+            shown = excerpt(repr(item)) if isinstance(item, str) else _describe(item)
             raise doc.error(
                 place, f'`{where}`: {shown} is not a Python version like "3.12" (major.minor).'
             )
@@ -351,7 +363,7 @@ def _timeout(data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document, defau
         raise doc.error(
             (*at, "timeout"),
             f"`{doc.name((*at, 'timeout'))}` must be a positive number of seconds, not "
-            f"{shown if shown is not None else _describe(value)}.",
+            f"{excerpt(shown) if shown is not None else _describe(value)}.",
         )
     return float(value)
 
@@ -373,13 +385,13 @@ def _env(
         if not isinstance(key, str) or not _VARIABLE_NAME.match(key):
             raise doc.error(
                 place,
-                f"`{where}`: {key!r} is not a variable name (letters, digits and _, "
+                f"`{where}`: {excerpt(repr(key))} is not a variable name (letters, digits and _, "
                 "not starting with a digit).",
             )
         if not isinstance(item, str):
             raise doc.error(
                 place,
-                f"`{where}.{key}` must be a string, not {_describe(item)}: quote it, "
+                f"`{where}.{excerpt(key)}` must be a string, not {_describe(item)}: quote it, "
                 f'e.g. "{_yaml_like(item)}".',
             )
         pairs.append((key, item))
@@ -405,7 +417,7 @@ def _secrets(data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document) -> tu
         )
     for index, item in enumerate(items):
         if not isinstance(item, str) or not _VARIABLE_NAME.match(item):
-            shown = repr(item) if isinstance(item, str) else _describe(item)
+            shown = excerpt(repr(item)) if isinstance(item, str) else _describe(item)
             raise doc.error(
                 (*at, "secrets", index),
                 f"`{where}`: {shown} is not a variable name (letters, digits and _).",
@@ -437,20 +449,22 @@ def _dependency_files(root: Path, config: str, install: Sequence[str]) -> tuple[
         for token in tokens:
             candidate = re.sub(r"^(-r|-c|--requirement=|--constraint=)", "", token)
             inside = candidate and not candidate.startswith(("-", "/")) and ".." not in candidate
-            if inside and (root / candidate).is_file():
+            # is_file: a file the commands name that leads outside is not one the key hashes.
+            if inside and is_file(root, candidate):
                 files[Path(candidate).as_posix()] = None
     return tuple(files)
 
 
 def _describe(value: Any) -> str:
+    """What a value is, for a message; a value from the file is quoted only as an excerpt."""
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, int | float):
-        return f"a number ({value})"
+        return f"a number ({excerpt(value)})"
     if isinstance(value, str):
-        return f"a string ({value!r})"
+        return f"a string ({excerpt(repr(value))})"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, Mapping):
@@ -459,7 +473,10 @@ def _describe(value: Any) -> str:
 
 
 def _yaml_like(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    # A list or mapping goes through excerpt's bounded repr: str() of it may never end.
+    return excerpt(value if isinstance(value, list | Mapping) else str(value))
 
 
 # --------------------------------------------------------------------------------------------
@@ -536,18 +553,24 @@ def _find_key(lines: Sequence[str], start: int, key: str) -> int | None:
     return None
 
 
-def _load_yaml(root: Path) -> Plan:
-    text = (root / YAML_FILE).read_text(encoding="utf-8", errors="replace")
+def _load_yaml(root: Path, text: str) -> Plan:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        # The problem can quote the file (`found undefined alias '...'`), and str(exc) shows
+        # its lines: only the first line, each quoted value cut short.
+        problem = parser_message(getattr(exc, "problem", None) or str(exc))
         context = getattr(exc, "context", None)
-        detail = f"{problem} ({context})" if context else problem
+        detail = f"{problem} ({parser_message(context)})" if context else problem
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(YAML_FILE, line, f"not valid YAML: {detail}.") from None
+    except ValueError:
+        # int() refuses a number of more than 4300 digits: not a YAMLError.
+        raise ConfigError(YAML_FILE, None, "not valid YAML: a number is too long.") from None
+    except RecursionError:
+        raise ConfigError(YAML_FILE, None, "not valid YAML: it is nested too deeply.") from None
     if node is None:
         raise ConfigError(YAML_FILE, None, "is empty: it needs `checks`, each with its `run`.")
     _no_duplicate_keys(node)
@@ -555,21 +578,29 @@ def _load_yaml(root: Path) -> Plan:
     return _plan(root, data, document, YAML_FILE)
 
 
-def _no_duplicate_keys(node: yaml.Node) -> None:
+def _no_duplicate_keys(node: yaml.Node, seen_nodes: set[int] | None = None) -> None:
     # YAML silently keeps the last of two equal keys; a person means one of them.
+    # An alias is the node it names, met again: each node is checked once, or nine aliases of
+    # nine aliases of... would take forever.
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
                 if key.value in seen:
                     raise ConfigError(
-                        YAML_FILE, key.start_mark.line + 1, f"the key `{key.value}` appears twice."
+                        YAML_FILE,
+                        key.start_mark.line + 1,
+                        f"the key `{excerpt(key.value)}` appears twice.",
                     )
                 seen.add(key.value)
-            _no_duplicate_keys(value)
+            _no_duplicate_keys(value, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _no_duplicate_keys(item)
+            _no_duplicate_keys(item, seen_nodes)
 
 
 def _yaml_locator(root: yaml.Node) -> Locate:

@@ -22,6 +22,7 @@ from app.suite.project import (
     setup_call_kwargs,
     table,
 )
+from app.suite.repository_files import CONFIG_LIMIT, UnreadableFile, is_file, list_dir, read_text
 
 # Names projects give their test dependencies, most specific first: `dev` often also pulls in
 # docs and release tools, so it is the last resort.
@@ -60,11 +61,18 @@ def read_requirements(root: Path, relative: str) -> Requirements:
 
 def _follow_requirements(root: Path, relative: str, files: list[str], names: set[str]) -> None:
     relative = os.path.normpath(relative)
-    path = root / relative
-    if relative in files or relative.startswith("..") or not path.is_file():
+    if relative in files or relative.startswith(".."):
+        return
+    try:
+        text = read_text(root, relative, limit=CONFIG_LIMIT)
+    except UnreadableFile:
+        # A link out of the repository (`-r /etc/...` too), a FIFO, a huge file: not followed,
+        # and not a dependency file; pip, in the sandbox, says what it makes of it.
+        return
+    if text is None:
         return
     files.append(relative)
-    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for raw in text.splitlines():
         line = raw.split(" #", 1)[0].strip()
         include = re.match(r"^(?:-r|-c|--requirement|--constraint)[\s=]*(\S+)", line)
         if include:
@@ -88,15 +96,13 @@ def find_test_requirements(root: Path) -> str | None:
     """The requirements file for tests (test-specific before dev; pinned .txt before .in)."""
     candidates: list[str] = []
     for folder in ("", "requirements", "reqs"):
-        directory = root / folder if folder else root
-        if not directory.is_dir():
-            continue
-        for entry in sorted(directory.iterdir()):
-            in_root = not folder
+        # None also for a folder linked to a place outside the repository: it is not listed.
+        for name in list_dir(root, folder or ".") or ():
+            relative = f"{folder}/{name}" if folder else name
             # At the root a file must say it is a requirements file (`test.txt` could be anything).
-            if entry.is_file() and (not in_root or "req" in entry.name):
-                candidates.append(f"{folder}/{entry.name}" if folder else entry.name)
-    if (root / "tests" / "requirements.txt").is_file():
+            if (folder or "req" in name) and is_file(root, relative):
+                candidates.append(relative)
+    if is_file(root, "tests/requirements.txt"):
         candidates.append("tests/requirements.txt")
 
     def rank(relative: str) -> tuple[int, int]:

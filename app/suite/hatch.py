@@ -22,6 +22,7 @@ from app.suite.recipe import (
     pip_install,
     run_tool_itself,
 )
+from app.suite.repository_files import excerpt
 
 _HATCH_TEST_SCRIPTS = ("test", "tests", "cov", "test-cov", "unit")
 # What `hatch test` installs into its `hatch-test` env (hatch's documented defaults).
@@ -113,13 +114,13 @@ def _env_recipe(
 
 def _hatch_script(scripts: Mapping[str, Any], name: str, seen: frozenset[str]) -> list[str]:
     if name in seen:
-        raise Untranslatable(f"the recursive script `{name}`")
+        raise Untranslatable(f"the recursive script `{excerpt(name)}`")
     value = scripts.get(name)
     commands = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     result: list[str] = []
     for command in commands:
         if not isinstance(command, str):
-            raise Untranslatable(f"a computed command in script `{name}`")
+            raise Untranslatable(f"a computed command in script `{excerpt(name)}`")
         ignore = command.startswith("- ")
         text = _hatch_substitute(command.removeprefix("- "))
         first, _, rest = text.partition(" ")
@@ -138,6 +139,6 @@ def _hatch_substitute(text: str) -> str:
             return key.partition(":")[2]
         if key in ("root", "/"):
             return "." if key == "root" else "/"
-        raise Untranslatable(f"the context field `{{{key}}}`")
+        raise Untranslatable(f"the context field `{{{excerpt(key)}}}`")
 
     return re.sub(r"\s+", " ", SUBSTITUTION.sub(one, text)).strip()

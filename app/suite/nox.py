@@ -21,6 +21,7 @@ from app.suite.recipe import (
     requirement_files_in,
     run_tool_itself,
 )
+from app.suite.repository_files import excerpt
 
 _NOX_TEST_SESSIONS = ("tests", "test", "unit", "unittests", "unit_tests", "pytest")
 
@@ -34,7 +35,7 @@ class _NoxSession:
 
 
 def nox_recipe(project: Project) -> Recipe | None:
-    module = parse_python(project.root / "noxfile.py")
+    module = parse_python(project.root, "noxfile.py")
     if module is None:
         return None
     sessions = _nox_sessions(module)
@@ -153,9 +154,9 @@ def _translate_nox_session(
             continue
         call = statement.value if isinstance(statement, ast.Expr) else None
         if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
-            raise Untranslatable(f"the statement `{ast.unparse(statement)}`")
+            raise Untranslatable(f"the statement `{_code(statement)}`")
         if call_name(call.func.value) != session:
-            raise Untranslatable(f"the call `{ast.unparse(call)}`")
+            raise Untranslatable(f"the call `{_code(call)}`")
         method = call.func.attr
         if method in ("log", "debug", "warn", "notify", "error"):
             continue
@@ -169,7 +170,7 @@ def _translate_nox_session(
         elif method == "run":
             test.append(cd + _with_env(call, shlex.join(args)))
         else:
-            raise Untranslatable(f"`session.{method}`")
+            raise Untranslatable(f"`session.{excerpt(method)}`")
     if not test:
         raise Untranslatable("no `session.run` call")
     return tuple(install), tuple(test)
@@ -202,10 +203,15 @@ def _posargs_default(node: ast.expr, session: str) -> list[str] | None:
     return None
 
 
+def _code(node: ast.AST) -> str:
+    # The summary names what could not be translated, as a short piece of it.
+    return excerpt(ast.unparse(node), 60)
+
+
 def _nox_args(call: ast.Call, session: str, names: Mapping[str, list[str]]) -> list[str]:
     for keyword in call.keywords:
         if keyword.arg not in ("env", "external", "silent", "log", "include_outer_env", "stderr"):
-            raise Untranslatable(f"the argument `{keyword.arg}=` in `{ast.unparse(call)}`")
+            raise Untranslatable(f"the argument `{keyword.arg}=` in `{_code(call)}`")
     args: list[str] = []
     for arg in call.args:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
@@ -214,7 +220,7 @@ def _nox_args(call: ast.Call, session: str, names: Mapping[str, list[str]]) -> l
         inner = arg.value if isinstance(arg, ast.Starred) else arg
         value = _nox_arg_value(inner, session, names)
         if value is None or (not isinstance(arg, ast.Starred) and len(value) != 1):
-            raise Untranslatable(f"the argument `{ast.unparse(arg)}`")
+            raise Untranslatable(f"the argument `{_code(arg)}`")
         args += value
     return args
 
@@ -237,11 +243,11 @@ def _with_env(call: ast.Call, command: str) -> str:
         if keyword.arg != "env":
             continue
         if not isinstance(keyword.value, ast.Dict):
-            raise Untranslatable(f"the argument `env={ast.unparse(keyword.value)}`")
+            raise Untranslatable(f"the argument `env={_code(keyword.value)}`")
         pairs = []
         for key, value in zip(keyword.value.keys, keyword.value.values, strict=True):
             if not (isinstance(key, ast.Constant) and isinstance(value, ast.Constant)):
-                raise Untranslatable(f"the argument `env={ast.unparse(keyword.value)}`")
+                raise Untranslatable(f"the argument `env={_code(keyword.value)}`")
             pairs.append(f"{key.value!s}={shlex.quote(str(value.value))}")
         return " ".join([*pairs, command])
     return command

@@ -17,6 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from app.suite.plan import ConfigError
+from app.suite.repository_files import (
+    CONFIG_LIMIT,
+    TEST_FILE_LIMIT,
+    UnreadableFile,
+    is_file,
+    parser_message,
+    read_text,
+)
 
 # Files that declare dependencies or install steps: a cached environment is reused only while
 # they are unchanged. Requirements files found elsewhere are added by the rules that use them.
@@ -69,14 +77,28 @@ _UNITTEST_STYLE = re.compile(r"\bunittest\b|\bTestCase\b")
 
 
 def read_toml(root: Path, name: str) -> dict[str, Any]:
-    """The parsed file, {} when it does not exist; invalid TOML is a ConfigError with its line."""
-    path = root / name
-    if not path.is_file():
-        return {}
+    """The parsed file, {} when it does not exist; invalid TOML is a ConfigError with its line.
+
+    Like every configuration file, one that leads outside the repository, is not a regular file
+    or is larger than CONFIG_LIMIT is a ConfigError too (repository_files.UnreadableFile).
+    """
+    text = read_text(root, name, limit=CONFIG_LIMIT)
+    return {} if text is None else parse_toml(name, text)
+
+
+def parse_toml(name: str, text: str) -> dict[str, Any]:
+    """The parsed text of the file `name`; what is not TOML is a ConfigError with its line."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(name, toml_error_line(exc), f"not valid TOML: {exc}") from None
+        # The parser's message can quote the file: quote only a piece of it.
+        message = f"not valid TOML: {parser_message(str(exc))}"
+        raise ConfigError(name, toml_error_line(exc), message) from None
+    except ValueError:
+        # int() refuses a number of more than 4300 digits: not a TOMLDecodeError.
+        raise ConfigError(name, None, "not valid TOML: a number is too long.") from None
+    except RecursionError:
+        raise ConfigError(name, None, "not valid TOML: arrays are nested too deeply.") from None
 
 
 def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
@@ -107,7 +129,7 @@ class Project:
             return False
         if "build-system" in self.pyproject:
             return True
-        if (self.root / "setup.py").is_file():
+        if is_file(self.root, "setup.py"):
             return True
         # uv installs a [project] without [build-system] only when told to.
         return "project" in self.pyproject and bool(
@@ -115,36 +137,49 @@ class Project:
         )
 
     def has(self, relative: str) -> bool:
-        return (self.root / relative).is_file()
+        """A regular file of the repository; one that leads outside counts as absent."""
+        return is_file(self.root, relative)
 
 
 def read_project(root: Path) -> Project:
     return Project(
         root=root,
         pyproject=read_toml(root, "pyproject.toml"),
-        setup_cfg=read_ini(root / "setup.cfg"),
-        setup_py=parse_python(root / "setup.py"),
+        setup_cfg=read_ini(root, "setup.cfg") or empty_ini(),
+        setup_py=parse_python(root, "setup.py"),
     )
 
 
-def read_ini(path: Path) -> configparser.ConfigParser:
+def empty_ini() -> configparser.ConfigParser:
     # No interpolation: tox and setuptools values contain `{...}` and `%` of their own.
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    if path.is_file():
-        try:
-            parser.read_string(path.read_text(encoding="utf-8", errors="replace"), str(path))
-        except configparser.Error:
-            return configparser.ConfigParser(interpolation=None)
     return parser
 
 
-def parse_python(path: Path) -> ast.Module | None:
-    if not path.is_file():
+def read_ini(root: Path, name: str) -> configparser.ConfigParser | None:
+    """The parsed file, None when it does not exist; one configparser cannot read is empty."""
+    text = read_text(root, name, limit=CONFIG_LIMIT)
+    if text is None:
+        return None
+    parser = empty_ini()
+    try:
+        parser.read_string(text, name)
+    except configparser.Error:
+        return configparser.ConfigParser(interpolation=None)
+    return parser
+
+
+def parse_python(root: Path, name: str) -> ast.Module | None:
+    """The file as syntax (never run), None when it does not exist or does not parse."""
+    text = read_text(root, name, limit=CONFIG_LIMIT)
+    if text is None:
         return None
     try:
-        return ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError):
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # CPython's parser says MemoryError (and the AST builder RecursionError) for code nested
+        # too deeply, e.g. a million unary minuses: a file we cannot read, not a lack of memory.
         return None
 
 
@@ -182,7 +217,7 @@ def ini_list(value: str) -> list[str]:
 
 def existing_dependency_files(root: Path) -> tuple[str, ...]:
     """The conventional dependency files present in the root (for the environment cache key)."""
-    return tuple(name for name in CONVENTIONAL_DEPENDENCY_FILES if (root / name).is_file())
+    return tuple(name for name in CONVENTIONAL_DEPENDENCY_FILES if is_file(root, name))
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,10 +249,7 @@ def find_tests(root: Path) -> TestFiles:
         elif _TEST_FILE.match(name):
             paths.append(relative)
     paths.sort()
-    texts = [
-        (root / path).read_text(encoding="utf-8", errors="replace")
-        for path in paths[:_MAX_READ_TEST_FILES]
-    ]
+    texts = [text for path in paths[:_MAX_READ_TEST_FILES] if (text := _test_text(root, path))]
     return TestFiles(
         paths=tuple(paths),
         has_conftest=conftest,
@@ -226,7 +258,19 @@ def find_tests(root: Path) -> TestFiles:
     )
 
 
+def _test_text(root: Path, relative: str) -> str | None:
+    """A test file's text, to tell its style; None for one Conveyor does not read (a link that
+    leads outside, a FIFO, a huge generated file): the style is a guess, not worth failing over.
+    """
+    try:
+        return read_text(root, relative, limit=TEST_FILE_LIMIT)
+    except UnreadableFile:
+        return None
+
+
 def _walk(root: Path) -> Iterator[str]:
+    # os.walk does not enter linked folders (followlinks=False): the names it yields are all
+    # inside the root, though a file among them may be a link; _test_text is what reads them.
     seen = 0
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(

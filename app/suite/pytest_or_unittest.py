@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.suite.project import Project, TestFiles, read_ini, table
+from app.suite.repository_files import is_dir, is_file
 
 PYTEST = "python -m pytest"
 
@@ -28,7 +29,7 @@ def choose_runner(project: Project, tests: TestFiles, declared: AbstractSet[str]
     if uses_pytest or not tests.unittest_style:
         # Without a pytest configuration, `tests/` is where a person would point it: pytest from
         # the root would also collect examples and benchmarks that need more than the tests do.
-        target = "" if configured or not (project.root / "tests").is_dir() else " tests"
+        target = "" if configured or not is_dir(project.root, "tests") else " tests"
         declared_note = "" if "pytest" in declared else " (not declared by the project: installed)"
         return Runner(f"{PYTEST}{target}", f"pytest{declared_note}", "pytest" not in declared)
     return Runner(_unittest_command(project.root, tests), "unittest (no sign of pytest)", False)
@@ -39,15 +40,20 @@ def _pytest_configured(project: Project) -> bool:
         "pytest" in table(project.pyproject, "tool")
         or project.has("pytest.ini")
         or project.setup_cfg.has_section("tool:pytest")
-        or read_ini(project.root / "tox.ini").has_section("pytest")
+        or _tox_ini_configures_pytest(project.root)
     )
+
+
+def _tox_ini_configures_pytest(root: Path) -> bool:
+    tox_ini = read_ini(root, "tox.ini")
+    return tox_ini is not None and tox_ini.has_section("pytest")
 
 
 def _unittest_command(root: Path, tests: TestFiles) -> str:
     for folder in ("tests", "test"):
-        if (root / folder).is_dir() and tests.all_under(folder):
+        if is_dir(root, folder) and tests.all_under(folder):
             # A package folder is imported as `tests.x` from the root; a plain folder's modules
             # are imported as top-level modules from inside it.
-            top = " -t ." if (root / folder / "__init__.py").is_file() else ""
+            top = " -t ." if is_file(root, f"{folder}/__init__.py") else ""
             return f"python -m unittest discover -s {folder}{top} -v"
     return "python -m unittest discover -v"

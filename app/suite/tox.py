@@ -24,6 +24,7 @@ from app.suite.recipe import (
     requirement_files_in,
     run_tool_itself,
 )
+from app.suite.repository_files import excerpt
 
 _PY_FACTOR = re.compile(r"^(py|pypy)(\d+(\.?\d+)?)?$|^\d+\.\d+$")
 
@@ -75,9 +76,14 @@ def _tox_env_for_any_python(env: str) -> str:
 def _tox_source(project: Project) -> tuple[str | None, list[str], Callable[[str], ToxEnv]]:
     """Where tox reads its configuration, in tox's own order, and how to read an env from it."""
     root = project.root
-    if project.has("tox.ini"):
-        ini = read_ini(root / "tox.ini")
-        return "tox.ini", _ini_env_list(ini, "tox"), lambda n: _ini_env(ini, n, "tox.ini")
+    # tox.ini is read, not just noted: one that leads outside the repository is a ConfigError.
+    tox_ini = read_ini(root, "tox.ini")
+    if tox_ini is not None:
+        return (
+            "tox.ini",
+            _ini_env_list(tox_ini, "tox"),
+            lambda n: _ini_env(tox_ini, n, "tox.ini"),
+        )
     if project.setup_cfg.has_section("tox:tox"):
         cfg = project.setup_cfg
         return "setup.cfg", _ini_env_list(cfg, "tox:tox"), lambda n: _ini_env(cfg, n, "setup.cfg")
@@ -288,7 +294,7 @@ def _ini_command(line: str, problems: list[str]) -> str:
     try:
         command = shlex.join(shlex.split(text))
     except ValueError:
-        problems.append(f"unbalanced quotes in `{text}`")
+        problems.append(f"unbalanced quotes in `{excerpt(text, 60)}`")
         command = text
     return f"{command} || true" if ignore_errors else command
 
@@ -316,7 +322,7 @@ def substitute(text: str, env: str) -> str:
         }
         if key in fixed:
             return fixed[key]
-        raise Untranslatable(f"the substitution `{{{key}}}`")
+        raise Untranslatable(f"the substitution `{{{excerpt(key)}}}`")
 
     return SUBSTITUTION.sub(one, text)
 
@@ -337,7 +343,7 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
         result = []
         for item in items:
             if not isinstance(item, str):
-                problems.append(f"a computed value in `{key}`")
+                problems.append(f"a computed value in `{excerpt(key)}`")
                 continue
             try:
                 result.append(substitute(item, name))
@@ -359,7 +365,7 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
             except Untranslatable as exc:
                 problems.append(str(exc))
         else:
-            problems.append(f"a computed value in `set_env.{key}`")
+            problems.append(f"a computed value in `set_env.{excerpt(key)}`")
     return ToxEnv(
         name=name,
         deps=tuple(a for d in strings("deps") for a in _dep_args(d)),
@@ -392,9 +398,8 @@ def _toml_command(command: Any, env: str, problems: list[str]) -> str:
             default = part.get("default", [])
             args += [substitute(d, env) for d in default if isinstance(d, str)]
         else:
-            problems.append(
-                f"the replacement `{dict(part) if isinstance(part, Mapping) else part}`"
-            )
+            shown = excerpt(dict(part) if isinstance(part, Mapping) else part, 60)
+            problems.append(f"the replacement `{shown}`")
     return shlex.join(args)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from app.suite.config import load_config
 from app.suite.plan import DEFAULT_TIMEOUT, CheckSpec, ConfigError, Plan
 from tests.suite.projects import write
+from tests.suite.test_repository_files import within
 
 FULL_TOML = """
 [project]
@@ -381,7 +383,7 @@ def test_bad_install_item_in_yaml_points_at_the_item(tmp_path: Path) -> None:
         (
             '"' + "x" * 101 + '"',
             1,
-            f"the check name `{'x' * 40}...` is 101 characters long; at most 100 are allowed.",
+            f"the check name `{'x' * 39}…` is 101 characters long; at most 100 are allowed.",
         ),
     ],
 )
@@ -578,3 +580,216 @@ def test_multiline_strings_do_not_confuse_line_numbers(tmp_path: Path) -> None:
     )
     problem = error(tmp_path)
     assert problem.line == 8
+
+
+# ---- files that lead outside the repository (issue 9): refused unread, from any repository
+
+CANARY = "SECRET-CANARY-1234: x\n"
+
+
+def repo_beside_a_host_file(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository, and a host file (a stand-in for /etc/shadow or SECRETS_FILE) beside it,
+    whose content would be an unknown key if the service ever parsed it."""
+    host = tmp_path / "host" / "secrets.json"
+    host.parent.mkdir()
+    host.write_text(CANARY)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    return repo, host
+
+
+@pytest.mark.parametrize("name", [".conveyor.yml", "pyproject.toml"])
+@pytest.mark.parametrize("relative_link", [False, True])
+def test_a_configuration_linked_outside_is_refused_unread(
+    tmp_path: Path, name: str, relative_link: bool
+) -> None:
+    repo, host = repo_beside_a_host_file(tmp_path)
+    (repo / name).symlink_to("../host/secrets.json" if relative_link else host)
+    problem = error(repo)
+    assert (problem.path, problem.line) == (name, None)
+    assert str(problem) == (
+        f"{name}: is a symbolic link to a place outside the repository (or through one); "
+        "Conveyor reads only the repository's own files. Commit the file itself, or a link "
+        "that stays inside the repository."
+    )
+    assert "SECRET" not in str(problem)
+    assert "CANARY" not in str(problem)
+    assert host.read_text() == CANARY
+
+
+def test_a_configuration_linked_to_a_host_file_says_nothing_of_it(tmp_path: Path) -> None:
+    (tmp_path / ".conveyor.yml").symlink_to("/etc/passwd")
+    problem = error(tmp_path)
+    assert problem.path == ".conveyor.yml"
+    assert "root" not in str(problem)
+    assert "passwd" not in str(problem)
+
+
+def test_a_configuration_in_a_folder_linked_outside_is_refused(tmp_path: Path) -> None:
+    # `.conveyor.yml -> conf/conveyor.yml` looks inside, but `conf` leads out.
+    repo, host = repo_beside_a_host_file(tmp_path)
+    (host.parent / "conveyor.yml").write_text(CANARY)
+    (repo / "conf").symlink_to(host.parent, target_is_directory=True)
+    (repo / ".conveyor.yml").symlink_to("conf/conveyor.yml")
+    problem = error(repo)
+    assert problem.path == ".conveyor.yml"
+    assert "outside the repository" in problem.message
+    assert "CANARY" not in str(problem)
+
+
+def test_a_configuration_linked_inside_the_repository_is_read(tmp_path: Path) -> None:
+    # A monorepo shares one configuration between its projects.
+    write(tmp_path, {"config/conveyor.yml": "checks:\n  unit:\n    run: pytest -x\n"})
+    (tmp_path / ".conveyor.yml").symlink_to("config/conveyor.yml")
+    plan = load_config(tmp_path)
+    assert plan is not None
+    assert plan.origin == ".conveyor.yml"
+    assert [(c.name, c.test) for c in plan.checks] == [("unit", ("pytest -x",))]
+
+
+def test_a_pyproject_linked_inside_the_repository_is_read(tmp_path: Path) -> None:
+    write(tmp_path, {"packages/core/pyproject.toml": '[tool.conveyor.checks.t]\nrun = "x"\n'})
+    (tmp_path / "pyproject.toml").symlink_to("packages/core/pyproject.toml")
+    plan = load_config(tmp_path)
+    assert plan is not None
+    assert plan.origin == "pyproject.toml [tool.conveyor]"
+
+
+def test_a_configuration_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".conveyor.yml")
+    with within(5):
+        problem = error(tmp_path)
+    assert problem.path == ".conveyor.yml"
+    assert "not a regular file" in problem.message
+
+
+def test_a_huge_configuration_is_refused(tmp_path: Path) -> None:
+    yml(tmp_path, "checks:\n  tests:\n    run: pytest\n" + "#" * (4 * 1024 * 1024) + "\n")
+    problem = error(tmp_path)
+    assert str(problem) == (
+        ".conveyor.yml: is larger than 4 MiB, more than Conveyor reads of such a file."
+    )
+
+
+def test_a_misnamed_configuration_linked_outside_is_not_read(tmp_path: Path) -> None:
+    repo, host = repo_beside_a_host_file(tmp_path)
+    (repo / ".conveyor.yaml").symlink_to(host)
+    assert load_config(repo) is None
+
+
+def test_install_files_linked_outside_are_not_dependency_files(tmp_path: Path) -> None:
+    repo, host = repo_beside_a_host_file(tmp_path)
+    write(
+        repo,
+        {
+            ".conveyor.yml": "checks:\n  t:\n    install: pip install -r ci/r.txt -r x.txt\n"
+            "    run: pytest\n",
+        },
+    )
+    (repo / "ci").symlink_to(host.parent, target_is_directory=True)
+    (host.parent / "r.txt").write_text("pytest\n")
+    (repo / "x.txt").symlink_to(host)
+    plan = load_config(repo)
+    assert plan is not None
+    assert plan.checks[0].dependency_files == (".conveyor.yml",)
+
+
+# ---- messages quote a short excerpt of what they complain about
+
+
+def test_a_long_unknown_key_is_quoted_short(tmp_path: Path) -> None:
+    key = "SECRET-" + "k" * 10_000
+    # An explicit key (`? key`): YAML allows implicit keys of at most 1024 characters.
+    yml(tmp_path, f"checks:\n  tests:\n    run: pytest\n? {key}\n: x\n")
+    problem = error(tmp_path)
+    assert problem.line == 4
+    assert problem.message.startswith("unknown key `SECRET-kkkkkkkk")
+    assert "k" * 40 not in problem.message
+    assert len(problem.message) < 200
+
+
+def test_a_long_unknown_key_in_toml_is_quoted_short(tmp_path: Path) -> None:
+    toml(tmp_path, f'[tool.conveyor]\n"{"k" * 10_000}" = 1\n[tool.conveyor.checks.t]\nrun = "x"\n')
+    problem = error(tmp_path)
+    assert problem.line == 2
+    assert len(problem.message) < 200
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'checks: {tests: {run: pytest, env: {A: 1}}}\npython: "SECRET-{long}"\n',
+        "checks: {tests: {run: pytest, env: {A: [SECRET-{long}]}}}\n",
+        "checks: {tests: {run: pytest, env: {SECRET-{long}: 2}}}\n",
+        "checks: {tests: {run: pytest, env: {S{long}: 2}}}\n",
+        "checks: {tests: {run: [SECRET-{long}, 1]}}\n",
+        "checks: {tests: {run: pytest, secrets: [SECRET-{long}]}}\n",
+        "checks: {tests: {run: pytest, timeout: SECRET-{long}}}\n",
+        "checks: {tests: {run: pytest, network: SECRET-{long}}}\n",
+        "checks: {tests: {run: pytest}}\nSECRET-{long}: 1\nSECRET-{long}: 2\n",
+        "checks: {tests: {run: pytest, python: 3{digits}}}\n",
+        "checks:\n  tests:\n    run: *SECRET-{long}\n",
+        'checks:\n  tests:\n    run: "\\{long}"\n',
+    ],
+)
+def test_no_message_quotes_more_than_an_excerpt(tmp_path: Path, text: str) -> None:
+    # 1000 characters: YAML's limit for a plain key is 1024.
+    yml(tmp_path, text.replace("{long}", "s" * 1000).replace("{digits}", "1" * 4000))
+    problem = error(tmp_path)
+    assert "s" * 40 not in problem.message
+    assert "1" * 60 not in problem.message
+    assert len(problem.message) < 300, problem.message
+
+
+def test_a_yaml_error_keeps_its_line_and_quotes_little(tmp_path: Path) -> None:
+    yml(tmp_path, "checks:\n  tests:\n    run: pytest\n    env: *" + "q" * 10_000 + "\n")
+    problem = error(tmp_path)
+    assert problem.line == 4
+    assert problem.message == f"not valid YAML: found undefined alias '{'q' * 39}…'."
+
+
+def test_a_toml_error_keeps_its_line_and_quotes_little(tmp_path: Path) -> None:
+    key = "SECRET-" + "k" * 10_000
+    toml(tmp_path, f"[tool.conveyor.{key}]\n[tool.conveyor.{key}]\n")
+    problem = error(tmp_path)
+    assert problem.line == 2
+    assert problem.message.startswith("not valid TOML: Cannot declare ('tool', 'conveyor', 'SEC")
+    assert "k" * 40 not in problem.message
+    assert problem.message.endswith("…') twice (at line 2, column 10023)")
+
+
+@pytest.mark.parametrize(("file", "kind"), [("pyproject.toml", "TOML"), (".conveyor.yml", "YAML")])
+def test_a_number_too_long_for_python_is_a_config_error(
+    tmp_path: Path, file: str, kind: str
+) -> None:
+    separator = " = " if kind == "TOML" else ": "
+    write(tmp_path, {file: "timeout" + separator + "9" * 5000 + "\n"})
+    problem = error(tmp_path)
+    assert (problem.path, problem.message) == (file, f"not valid {kind}: a number is too long.")
+
+
+@pytest.mark.parametrize(("file", "kind"), [("pyproject.toml", "TOML"), (".conveyor.yml", "YAML")])
+def test_nesting_too_deep_for_python_is_a_config_error(
+    tmp_path: Path, file: str, kind: str
+) -> None:
+    separator = " = " if kind == "TOML" else ": "
+    write(tmp_path, {file: "timeout" + separator + "[" * 100_000 + "]" * 100_000 + "\n"})
+    problem = error(tmp_path)
+    assert problem.path == file
+    assert "nested too deeply" in problem.message
+
+
+def test_aliases_of_aliases_are_not_expanded(tmp_path: Path) -> None:
+    # A few lines of YAML that name 9**12 strings: neither the duplicate-key check nor the
+    # message that quotes the value may walk or print them all.
+    levels = ["&l0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 13):
+        levels.append(f"&l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
+    yml(
+        tmp_path,
+        "checks:\n  tests:\n    run: pytest\n    env:\n      A: [" + ", ".join(levels) + "]\n",
+    )
+    with within(10):
+        problem = error(tmp_path)
+    assert problem.line == 5
+    assert len(problem.message) < 300

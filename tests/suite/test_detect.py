@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from app.suite.detect import HOW_TO_CHANGE, detect, requires_python
 from app.suite.plan import DEFAULT_TIMEOUT, CheckSpec, ConfigError, Plan
+from app.suite.project import find_tests
 from tests.suite import projects
 from tests.suite.projects import write
+from tests.suite.test_repository_files import within
 
 
 def planned_tests(root: Path) -> CheckSpec:
@@ -134,3 +137,98 @@ def test_invalid_pyproject_is_a_config_error(tmp_path: Path) -> None:
 def test_requires_python(tmp_path: Path, files: dict[str, str], spec: str | None) -> None:
     write(tmp_path, files)
     assert requires_python(tmp_path) == spec
+
+
+# ---- files that lead outside the repository, or are not files (issue 9)
+
+CANARY = "SECRET-CANARY-1234: x\n"
+
+
+def repo_beside_host_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository with a pytest-neutral test, and a folder of host files beside it."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "secrets.json").write_text(CANARY)
+    repo = write(tmp_path / "repo", {"tests/test_plain.py": "def check():\n    pass\n"})
+    return repo, host
+
+
+def test_a_test_file_linked_to_dev_zero_does_not_hang_planning(tmp_path: Path) -> None:
+    repo, _ = repo_beside_host_files(tmp_path)
+    (repo / "tests" / "test_zero.py").symlink_to("/dev/zero")
+    with within(10):
+        check = planned_tests(repo)
+    assert check.test == ("python -m pytest tests",)
+
+
+def test_a_test_file_linked_outside_is_not_read(tmp_path: Path) -> None:
+    # Read, this host file would make the tests unittest's; it is not read, so pytest it is.
+    repo, host = repo_beside_host_files(tmp_path)
+    (host / "test_host.py").write_text("import unittest\n\nclass T(unittest.TestCase):\n    pass\n")
+    (repo / "tests" / "test_host.py").symlink_to(host / "test_host.py")
+    (repo / "tests" / "test_up.py").symlink_to("../../host/test_host.py")
+    check = planned_tests(repo)
+    assert check.test == ("python -m pytest tests",)
+    assert check.explanation[0] == ("Detected: pytest (not declared by the project: installed).")
+
+
+def test_a_test_file_linked_inside_is_read(tmp_path: Path) -> None:
+    repo, _ = repo_beside_host_files(tmp_path)
+    write(repo, {"shared/unit.py": "import unittest\n\nclass T(unittest.TestCase):\n    pass\n"})
+    (repo / "tests" / "test_unit.py").symlink_to("../shared/unit.py")
+    check = planned_tests(repo)
+    assert check.test == ("python -m unittest discover -s tests -v",)
+
+
+def test_tests_in_a_folder_linked_outside_are_not_walked(tmp_path: Path) -> None:
+    repo, host = repo_beside_host_files(tmp_path)
+    (host / "test_host.py").write_text("import unittest\n")
+    (repo / "more").symlink_to(host, target_is_directory=True)
+    assert find_tests(repo).paths == ("tests/test_plain.py",)
+
+
+def test_test_files_that_are_fifos_or_huge_are_skipped(tmp_path: Path) -> None:
+    repo, _ = repo_beside_host_files(tmp_path)
+    os.mkfifo(repo / "tests" / "test_fifo.py")
+    write(repo, {"tests/test_huge.py": "import unittest\n" + "#" * (1024 * 1024) + "\n"})
+    with within(10):
+        tests = find_tests(repo)
+    assert tests.paths == ("tests/test_fifo.py", "tests/test_huge.py", "tests/test_plain.py")
+    assert not tests.unittest_style  # neither was read
+
+
+@pytest.mark.parametrize(
+    "name", ["pyproject.toml", "setup.cfg", "setup.py", "tox.ini", "tox.toml", "noxfile.py"]
+)
+def test_a_configuration_file_linked_outside_fails_the_plan_unread(
+    tmp_path: Path, name: str
+) -> None:
+    repo, host = repo_beside_host_files(tmp_path)
+    (repo / name).symlink_to(host / "secrets.json")
+    with pytest.raises(ConfigError) as caught:
+        detect(repo)
+    assert caught.value.path == name
+    assert "outside the repository" in caught.value.message
+    assert "CANARY" not in str(caught.value)
+    assert (host / "secrets.json").read_text() == CANARY
+
+
+def test_hatch_toml_linked_outside_fails_the_plan_unread(tmp_path: Path) -> None:
+    repo, host = repo_beside_host_files(tmp_path)
+    (repo / "hatch.toml").symlink_to(host / "secrets.json")
+    with pytest.raises(ConfigError) as caught:
+        detect(repo)
+    assert caught.value.path == "hatch.toml"
+    assert "CANARY" not in str(caught.value)
+
+
+def test_files_only_noted_are_absent_when_they_lead_outside(tmp_path: Path) -> None:
+    # Conveyor does not read these, it only names them (for the environment key, for pytest or
+    # pre-commit in the sandbox): a link out of the repository is as good as no file.
+    repo, host = repo_beside_host_files(tmp_path)
+    for name in ("poetry.lock", "uv.lock", ".pre-commit-config.yaml", "pytest.ini"):
+        (repo / name).symlink_to(host / "secrets.json")
+    plan = detect(repo)
+    assert [c.name for c in plan.checks] == ["tests"]
+    assert plan.checks[0].dependency_files == ()
+    assert plan.checks[0].test == ("python -m pytest tests",)  # pytest.ini would drop `tests`

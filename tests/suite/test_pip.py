@@ -96,6 +96,60 @@ def test_requirements_includes_are_followed(tmp_path: Path) -> None:
     )
 
 
+# Requirements files that lead outside the repository (issue 9): neither read nor keyed on.
+HOST_REQUIREMENTS = "pytest\nSECRET-CANARY-1234\n"
+
+
+def repo_beside_host_requirements(tmp_path: Path) -> tuple[Path, Path]:
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "tests.txt").write_text(HOST_REQUIREMENTS)
+    repo = write(tmp_path / "repo", {"tests/test_x.py": "def test_x():\n    pass\n"})
+    return repo, host
+
+
+def test_a_requirements_file_linked_outside_is_not_a_source(tmp_path: Path) -> None:
+    repo, host = repo_beside_host_requirements(tmp_path)
+    (repo / "requirements.txt").symlink_to(host / "tests.txt")
+    (repo / "requirements-test.txt").symlink_to("../host/tests.txt")
+    check = planned_tests(repo)
+    assert check.install == ("python -m pip install pytest",)
+    assert check.dependency_files == ()
+
+
+def test_a_requirements_folder_linked_outside_is_not_listed(tmp_path: Path) -> None:
+    repo, host = repo_beside_host_requirements(tmp_path)
+    (repo / "requirements").symlink_to(host, target_is_directory=True)
+    check = planned_tests(repo)
+    assert check.install == ("python -m pip install pytest",)
+    assert check.dependency_files == ()
+
+
+def test_a_requirements_folder_linked_inside_is_listed(tmp_path: Path) -> None:
+    repo, _ = repo_beside_host_requirements(tmp_path)
+    write(repo, {"ci/requirements/tests.txt": "pytest\n"})
+    (repo / "requirements").symlink_to("ci/requirements", target_is_directory=True)
+    check = planned_tests(repo)
+    assert check.install == ("python -m pip install -r requirements/tests.txt",)
+    assert check.dependency_files == ("requirements/tests.txt",)
+
+
+def test_includes_that_lead_outside_are_not_followed(tmp_path: Path) -> None:
+    repo, host = repo_beside_host_requirements(tmp_path)
+    write(
+        repo,
+        {
+            "requirements-test.txt": f"-r {host / 'tests.txt'}\n-r link.txt\n-c ../host/x\nsix\n",
+        },
+    )
+    (repo / "link.txt").symlink_to(host / "tests.txt")
+    check = planned_tests(repo)
+    # pytest would be declared only by the host's file: it is installed as undeclared.
+    assert check.install == ("python -m pip install -r requirements-test.txt pytest",)
+    assert check.dependency_files == ("requirements-test.txt",)
+    assert (host / "tests.txt").read_text() == HOST_REQUIREMENTS
+
+
 def test_group_without_pytest_gives_way_to_the_one_with_it(tmp_path: Path) -> None:
     write(
         tmp_path,

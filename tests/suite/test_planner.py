@@ -16,6 +16,7 @@ from app.suite.plan import CheckSpec, ConfigError
 from app.suite.planner import make_plan, match_python, missing_python_message
 from tests.suite import projects
 from tests.suite.projects import write
+from tests.suite.test_repository_files import within
 
 # Versions the running interpreter is not: the default is then the newest of them.
 OLD_PYTHONS = ("3.8.18", "3.9.18")
@@ -41,6 +42,45 @@ def test_configuration_errors_are_raised(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         make_plan(tmp_path, [HERE])
     assert (caught.value.path, caught.value.line) == (".conveyor.yml", 2)
+
+
+# Issue 9: a repository (a fork's pull request as much) that commits its configuration as a
+# link to a host file. The error becomes the public check run's text; the host file's content
+# (a canary standing in for /etc/shadow or the operator's SECRETS_FILE) must not be in it.
+CANARY = "SECRET-CANARY-1234: x\n"
+
+
+@pytest.mark.parametrize("name", [".conveyor.yml", "pyproject.toml"])
+def test_a_configuration_linked_to_a_host_file_fails_without_its_content(
+    tmp_path: Path, name: str
+) -> None:
+    host = tmp_path / "SECRETS_FILE.json"
+    host.write_text(CANARY)
+    repo = projects.pydantic_like(tmp_path / "repo")
+    (repo / name).unlink(missing_ok=True)
+    (repo / name).symlink_to(host)
+    with pytest.raises(ConfigError) as caught:
+        make_plan(repo, [HERE])
+    assert caught.value.path == name
+    assert str(caught.value).startswith(f"{name}: is a symbolic link to a place outside")
+    assert "CANARY" not in str(caught.value)
+    assert "SECRETS_FILE" not in str(caught.value)
+    assert host.read_text() == CANARY
+
+
+def test_a_configuration_linked_inside_the_repository_plans(tmp_path: Path) -> None:
+    repo = projects.pydantic_like(tmp_path)
+    write(repo, {"ci/conveyor.yml": "checks:\n  unit:\n    run: pytest -x\n"})
+    (repo / ".conveyor.yml").symlink_to("ci/conveyor.yml")
+    assert [c.name for c in make_plan(repo, [HERE]).checks] == ["unit"]
+
+
+def test_a_test_file_linked_to_dev_zero_is_planned_in_time(tmp_path: Path) -> None:
+    repo = projects.pydantic_like(tmp_path)
+    (repo / "tests" / "test_zero.py").symlink_to("/dev/zero")
+    with within(10):
+        plan = make_plan(repo, [HERE])
+    assert [c.name for c in plan.checks] == ["tests"]
 
 
 def test_configured_versions_are_named_and_kept_even_if_missing(tmp_path: Path) -> None:

@@ -141,6 +141,51 @@ async def test_publishing_an_environment_writes_nothing_through_a_planted_marker
     assert canary.unchanged()
 
 
+# -- 2. the service reading host files through a repository's links --------------------------
+
+
+async def test_a_configuration_linked_to_a_host_file_is_refused_without_showing_it(
+    secret_harness: Harness,
+) -> None:
+    harness = secret_harness
+    shadow = Canary(
+        harness.tmp / "host" / "shadow",
+        "root:$6$CANARYhash$zzzzzzzzzzzz:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+    )
+    secrets_file = Path(harness.env["SECRETS_FILE"])
+    operator = json.loads(secrets_file.read_text())
+    operator["octo-org/unannounced-product"] = {"LAUNCH_KEY": "k-123456789"}
+    secrets_file.write_text(json.dumps(operator))
+    git(harness.work, "commit", "-q", "--allow-empty", "-m", "base")
+    await harness.push("main")
+    fork = await harness.github.fork(harness.repo, owner="forker")
+    harness.branch("links")
+    runs: list[CheckRun] = []
+    for target in (shadow.path, secrets_file, secrets_file):
+        name = ".conveyor.yml" if len(runs) < 2 else "pyproject.toml"
+        for old in (".conveyor.yml", "pyproject.toml"):
+            (harness.work / old).unlink(missing_ok=True)
+        (harness.work / name).symlink_to(target)
+        git(harness.work, "add", "-A")
+        git(harness.work, "commit", "-q", "-m", f"{name} -> {target.name}")
+        sha = git(harness.work, "rev-parse", "HEAD")
+        await harness.github.push(fork, harness.work, "links")
+        if not runs:
+            await harness.github.open_pull_request(harness.repo, head="links", head_repo=fork)
+        [run] = await harness.completed(sha, timeout=120)
+        runs.append(run)
+    for run in runs:
+        text = shown(run) + await log_of(harness, run)
+        assert run.conclusion == "failure", text
+        assert run.output.title == "Configuration error", text
+        assert "outside the repository" in text, text
+        for leaked in ("CANARY", "daemon", "unannounced", "LAUNCH_KEY", "octo-org/sample"):
+            assert leaked not in text, (leaked, text)
+    assert ".conveyor.yml" in shown(runs[0])
+    assert "pyproject.toml" in shown(runs[2])
+    assert shadow.unchanged()
+
+
 # -- 3. a fork's code and the operator's secrets, however its run was started ------------------
 
 SECRET_CONFIG = """\

@@ -33,6 +33,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.suite.repository_files import UnreadableFile, file_digest
+
 CACHE_FORMAT = 2  # bump when the layout of an environment changes (2: the marker beside env/)
 READY = "ready"  # in the key's folder, beside ENV
 ENV = "env"  # what the sandbox shows
@@ -54,11 +56,12 @@ def environment_key(
     digest.update(json.dumps([CACHE_FORMAT, python, list(install), sorted(env), salt]).encode())
     for relative in sorted(set(dependency_files)):
         digest.update(relative.encode() + b"\0")
-        path = project / relative
+        # Never through a link out of the repository (to /dev/zero, say, or a host file).
         try:
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            digest.update(b"<absent>")
+            found = file_digest(project, relative)
+        except UnreadableFile as refused:
+            found = refused.marker
+        digest.update(b"<absent>" if found is None else found)
     return digest.hexdigest()[:32]
 
 

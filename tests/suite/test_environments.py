@@ -147,3 +147,15 @@ async def test_pruning_removes_earlier_layouts_and_abandoned_builds(tmp_path: Pa
     async with cache.building("repo", "new") as build:
         build.publish()
     assert sorted(p.name for p in repo.iterdir()) == [".k.building-live", "new"]
+
+
+def test_the_key_reads_no_file_through_a_link_out_of_the_project(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "requirements.txt").symlink_to("/dev/zero")  # would be read without end
+    (project / "pyproject.toml").symlink_to("/etc/passwd")
+    linked = key(project)  # returns at once (the links are not read)
+    assert key(project) == linked
+    (project / "requirements.txt").unlink()
+    (project / "requirements.txt").write_text("pytest\n")
+    assert key(project) != linked

@@ -1,6 +1,7 @@
-"""app/intake.py with ALLOWED_OWNERS: deliveries of installations on other accounts are dropped
-before anything is fetched or run, and Conveyor uninstalls itself from those accounts once; on
-both databases, against the local GitHub, with the deliveries it really sent."""
+"""app/owners.py (ALLOWED_OWNERS), through the intake every delivery goes through: deliveries of
+installations on other accounts are dropped before anything is fetched or run, and Conveyor
+uninstalls itself from those accounts once; on both databases, against the local GitHub, with
+the deliveries it really sent."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from app import intake as intake_module
+from app import owners as owners_module
 from app.database import open_database
 from app.github.client import GitHubClient, RetryPolicy
 from app.intake import Intake
@@ -256,7 +257,7 @@ async def test_a_failed_uninstall_is_tried_again_later_not_at_every_delivery(
     await intake.process(world.sent(world.mallory, "check_suite", "requested"))
     assert world.calls("DELETE", path) == 2  # not again so soon
     assert world.store.installation(world.mallory) == ("mallory", True, [])
-    monkeypatch.setattr(intake_module, "REFUSAL_RETRY", 0.0)
+    monkeypatch.setattr(owners_module, "REFUSAL_RETRY", 0.0)
     await intake.process(world.sent(world.mallory, "installation_repositories", "added"))
     assert world.calls("DELETE", path) == 3
     assert world.store.installation(world.mallory) == ("mallory", False, [])

@@ -4,11 +4,13 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from app.localgithub import LocalGitHub
 from tests.postgres import NOT_INSTALLED, PostgresNotInstalled, PostgresServer
 
 
@@ -52,3 +54,18 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
         return None
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+async def github(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
+    """The local GitHub, started on 127.0.0.1 for one test."""
+    local = LocalGitHub(tmp_path / "github")
+    await local.start()
+    yield local
+    await local.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.suite.process import run_command
 
-# Where the mirror keeps the repository's branches: `_fetch` stores refs/heads/X here too.
+# Where the mirror keeps the repository's branches: `_fetch_commit` stores refs/heads/X here too.
 BRANCHES = "refs/conveyor/heads"
 
 
@@ -71,7 +71,7 @@ class Mirrors:
                 mirror.parent.mkdir(parents=True, exist_ok=True)
                 await _git(["init", "--bare", "--quiet", str(mirror)], token=None)
             if not await _has_commit(mirror, sha):
-                await self._fetch(mirror, clone_url, token, ref, sha)
+                await self._fetch_commit(mirror, clone_url, token, ref, sha)
         if workspace.exists():
             shutil.rmtree(workspace)
         workspace.parent.mkdir(parents=True, exist_ok=True)
@@ -83,24 +83,16 @@ class Mirrors:
         )
         await _git(["-C", str(workspace), "checkout", "--quiet", "--detach", sha], token=None)
 
-    async def _fetch(self, mirror: Path, url: str, token: str | None, ref: str, sha: str) -> None:
-        refspecs = [f"+{ref}:refs/conveyor/{_safe(ref)}"] if ref.startswith("refs/") else []
-        try:
-            if refspecs:
-                await _git(
-                    ["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, *refspecs],
-                    token=token,
-                )
-        except CheckoutError:
-            if not refspecs:
-                raise
-        if await _has_commit(mirror, sha):
-            return
+    async def _fetch_commit(
+        self, mirror: Path, url: str, token: str | None, ref: str, sha: str
+    ) -> None:
+        if ref.startswith("refs/"):
+            with contextlib.suppress(CheckoutError):
+                await _fetch(mirror, url, token, f"+{ref}:refs/conveyor/{_safe(ref)}")
+            if await _has_commit(mirror, sha):
+                return
         # The branch moved on (or was deleted) since the event: ask for the commit itself.
-        await _git(
-            ["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, sha],
-            token=token,
-        )
+        await _fetch(mirror, url, token, sha)
         if not await _has_commit(mirror, sha):
             raise CheckoutError(f"commit {sha} is not in {ref} of {_redact_url(url)}")
 
@@ -120,18 +112,7 @@ class Mirrors:
             return found
         async with self._lock(key):
             try:
-                await _git(
-                    [
-                        "-C",
-                        str(mirror),
-                        "fetch",
-                        "--quiet",
-                        "--no-tags",
-                        clone_url,
-                        f"+refs/heads/*:{BRANCHES}/*",
-                    ],
-                    token=token,
-                )
+                await _fetch(mirror, clone_url, token, f"+refs/heads/*:{BRANCHES}/*")
             except CheckoutError:
                 return None
         return await _branch_containing(mirror, sha)
@@ -152,17 +133,8 @@ class Mirrors:
         base_ref = f"refs/heads/{base_branch}"
         async with self._lock(key):
             try:
-                await _git(
-                    [
-                        "-C",
-                        str(mirror),
-                        "fetch",
-                        "--quiet",
-                        "--no-tags",
-                        clone_url,
-                        f"+{base_ref}:refs/conveyor/base/{_safe(base_ref)}",
-                    ],
-                    token=token,
+                await _fetch(
+                    mirror, clone_url, token, f"+{base_ref}:refs/conveyor/base/{_safe(base_ref)}"
                 )
             except CheckoutError:
                 return {}
@@ -233,6 +205,10 @@ async def _branch_containing(mirror: Path, sha: str) -> str | None:
     if result.returncode != 0 or not name.startswith(BRANCHES + "/"):
         return None
     return name.removeprefix(BRANCHES + "/")
+
+
+async def _fetch(mirror: Path, url: str, token: str | None, refspec: str) -> None:
+    await _git(["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, refspec], token=token)
 
 
 async def _has_commit(mirror: Path, sha: str) -> bool:

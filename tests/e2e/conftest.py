@@ -10,14 +10,6 @@ from tests.e2e.harness import Harness, watched
 
 
 @pytest.fixture
-async def github(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
-    local = LocalGitHub(tmp_path / "github")
-    await local.start()
-    yield local
-    await local.stop()
-
-
-@pytest.fixture
 async def harness(
     github: LocalGitHub, tmp_path: Path, database_url: str | None
 ) -> AsyncIterator[Harness]:

@@ -191,12 +191,6 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-
-
 def client(
     session: aiohttp.ClientSession, url: str, sleeps: Sleeps, policy: RetryPolicy | None = None
 ) -> GitHubClient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -73,20 +72,6 @@ def test_the_accounts_githubs_payloads_name(name: str, named: NamedAccounts) -> 
 )
 def test_missing_or_mistyped_accounts_say_nothing(data: dict[str, Any]) -> None:
     assert named_accounts(data) == NamedAccounts(None, ())
-
-
-@pytest.fixture
-async def github(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
-    local = LocalGitHub(tmp_path / "github")
-    await local.start()
-    yield local
-    await local.stop()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 def client_for(

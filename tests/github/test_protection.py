@@ -77,12 +77,6 @@ async def gh(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
 async def admin(gh: LocalGitHub, session: aiohttp.ClientSession, tmp_path: Path) -> Setup:
     return await make(gh, session, tmp_path, ADMIN)
 

@@ -33,12 +33,6 @@ async def gh(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
 def api(gh: LocalGitHub, session: aiohttp.ClientSession) -> GitHubAPI:
     assert gh.url is not None
     return GitHubAPI(session, "conveyor-tests", base_url=gh.url)

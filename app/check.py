@@ -18,12 +18,13 @@ from pathlib import Path
 from app.report.model import CheckOutput
 from app.report.summary import build_output
 from app.report.terminal import render
+from app.suite.egress import EgressPolicy
 from app.suite.environments import EnvironmentCache
 from app.suite.plan import ConfigError
 from app.suite.planner import make_plan
 from app.suite.pythons import discover
 from app.suite.runlog import Masker, RunLog
-from app.suite.runner import Runner
+from app.suite.runner import Runner, index_credentials, package_index_settings
 from app.suite.sandbox import SandboxUnavailable, open_sandbox
 
 # Left out of the copy the checks run on: environments and caches of the developer's own.
@@ -73,11 +74,15 @@ async def _check(path: Path, verbose: bool) -> int:
         notes = "\n\n".join(plan.notes) or "No tests found."
         print(render("tests", CheckOutput("neutral", "No tests found", notes)))
         return 1
+    # As the service does: the package index and the proxy of this machine's environment.
+    install_env = package_index_settings(os.environ)
     runner = Runner(
         sandbox=sandbox,
         interpreters=interpreters,
         environments=EnvironmentCache(cache_home() / "environments"),
         downloads=cache_home() / "downloads",
+        install_env=install_env,
+        egress=EgressPolicy.from_settings(dict(install_env), os.environ),
     )
     all_passed = True
     with tempfile.TemporaryDirectory(prefix="conveyor-check-") as tmp:
@@ -88,7 +93,7 @@ async def _check(path: Path, verbose: bool) -> int:
                 path, workspace, symlinks=True, ignore=shutil.ignore_patterns(*NOT_COPIED)
             )
             artifacts = Path(tmp) / f"out-{number}"
-            log = RunLog(artifacts / "output.log", Masker(()))
+            log = RunLog(artifacts / "output.log", Masker(index_credentials(install_env)))
             try:
                 outcome = await runner.run(
                     spec,

@@ -361,8 +361,11 @@ async def test_installs_reach_the_index_and_nothing_of_this_machine(harness: Har
     host_socket.bind("\0" + abstract)
     host_socket.listen()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("198.51.100.7", 9))  # no packet: it picks the outgoing address
-        own = probe.getsockname()[0]
+        try:
+            probe.connect(("198.51.100.7", 9))  # no packet: it picks the outgoing address
+            own = probe.getsockname()[0]
+        except OSError:  # no route off this machine: its loopback address stands in
+            own = "127.0.0.2"
     service = harness.service.url
     targets = [
         f"url={service}/healthz",  # NO_PROXY: the sandbox's own loopback

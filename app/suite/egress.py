@@ -233,6 +233,7 @@ class EgressProxy:
         assert task is not None
         if len(self._tasks) >= MAX_CONNECTIONS:
             await _answer(writer, 503, f"more than {MAX_CONNECTIONS} connections at once")
+            writer.close()
             return
         self._tasks.add(task)
         try:

@@ -528,7 +528,7 @@ class _CheckRun:
         variables = self.environment_variables(paths, extra or {})
         egress = None
         if network and self.egress is not None and self.interpreter is not None:
-            egress = Egress(self.egress.folder, PORT, str(self.interpreter.executable))
+            egress = Egress(self.egress.socket_path, PORT, str(self.interpreter.executable))
             variables.update(PROXY_VARIABLES)  # the one way out, whatever else was asked
         result = await self.runner.sandbox.run(
             command,

@@ -128,11 +128,11 @@ class Mount:
 
 @dataclass(frozen=True)
 class Egress:
-    """The way out for a network-on command: the folder holding the egress proxy's socket
-    `proxy.sock` (egress.py), the port HTTP_PROXY names inside, and an interpreter the
+    """The way out for a network-on command: the egress proxy's unix socket (egress.py; its
+    folder is shown read-only), the port HTTP_PROXY names inside, and an interpreter the
     sandbox shows, to run the forwarder with."""
 
-    folder: Path
+    socket: Path
     port: int
     python: str
 
@@ -620,7 +620,7 @@ class Sandbox:
         if egress is not None:
             mounts = [
                 *mounts,
-                Mount(egress.folder, EGRESS_FOLDER),
+                Mount(egress.socket.parent, EGRESS_FOLDER),
                 Mount(_FORWARDER, EGRESS_FORWARDER),
             ]
         _check_mounts(mounts, cwd)
@@ -893,7 +893,7 @@ class Sandbox:
 
 def _through(egress: Egress, command: str) -> str:
     """`command`, once the forwarder to the egress proxy listens inside the sandbox."""
-    socket_path = f"{EGRESS_FOLDER}/proxy.sock"
+    socket_path = f"{EGRESS_FOLDER}/{egress.socket.name}"
     words = (egress.python, EGRESS_FORWARDER, str(egress.port), socket_path)
     forward = " ".join(shlex.quote(word) for word in words)
     failed = "echo 'conveyor: the way to the network did not start' >&2; exit 125"

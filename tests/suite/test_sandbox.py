@@ -431,7 +431,9 @@ async def test_the_host_s_abstract_sockets_are_out_of_reach_with_the_network_on(
         ran = await run(sandbox, probe, network=False)
         assert "abstract: refused" in ran.output, ran.output
         async with EgressProxy(tmp_path / "egress", EgressPolicy(), lambda line: None) as proxy:
-            ran = await run(sandbox, probe, network=True, egress=Egress(proxy.folder, PORT, PY))
+            ran = await run(
+                sandbox, probe, network=True, egress=Egress(proxy.socket_path, PORT, PY)
+            )
         assert "abstract: refused" in ran.output, ran.output
 
 
@@ -467,7 +469,7 @@ async def test_the_network_on_goes_out_through_the_egress_proxy_alone(
     ]
     env = {**ENV, **PROXY_VARIABLES, "URLS": " ".join(urls)}
     async with http, EgressProxy(tmp_path / "egress", policy, refused.append) as proxy:
-        egress = Egress(proxy.folder, PORT, PY)
+        egress = Egress(proxy.socket_path, PORT, PY)
         direct = await run(sandbox, PROXY_PROBE, env=env, network=True, egress=egress)
         assert f"{index} -> <urlopen error" in direct.output  # NO_PROXY: the sandbox's own
         env["NO_PROXY"] = env["no_proxy"] = ""

@@ -379,10 +379,9 @@ class WorkerPool:
             branch = await self.mirrors.branch_holding(
                 key=str(job.repo_id), clone_url=job.clone_url, token=token, sha=job.head_sha
             )
-            previous = self.queue.get(job.rerun_of) if job.rerun_of is not None else None
             if branch is not None:
                 trusted, why = True, f"the commit is on the branch `{branch}`"
-            elif previous is not None and previous.trusted:
+            elif self._reruns_trusted(job):
                 trusted, why = True, "a re-run of a trusted run"
             else:
                 trusted, why = False, f"the commit is on no branch of {job.repo_full_name}"
@@ -395,6 +394,10 @@ class WorkerPool:
                 "it installs is kept for later runs"
             )
         return trusted
+
+    def _reruns_trusted(self, job: Job) -> bool:
+        previous = self.queue.get(job.rerun_of) if job.rerun_of is not None else None
+        return previous is not None and bool(previous.trusted)
 
     async def _context(self, job: Job, token: str, outcome: SuiteOutcome) -> ReportContext:
         """Keep this run's results, and gather what it is compared with."""

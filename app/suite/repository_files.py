@@ -179,18 +179,25 @@ def _walk(root: Path, relative: str, folders: list[int], names: list[str]) -> _F
             return _Found(folders[-1], part, (*names, part), mode)
         if not stat.S_ISDIR(mode):
             return None  # a file where a folder should be: the path is not there
-        try:
-            fd = os.open(part, _OPEN_FOLDER, dir_fd=folders[-1])
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # it became a link since the lstat
-                raise _outside(relative) from None
-            if exc.errno in _ABSENT_ERRNOS:
-                return None
-            raise
+        fd = _open_at(folders[-1], part, _OPEN_FOLDER, relative)
+        if fd is None:
+            return None
         folders.append(fd)
         names.append(part)
     # Every component was `.`, `..` or a link back up: the path is a folder on the way.
     return _Found(folders[-1], ".", tuple(names), os.fstat(folders[-1]).st_mode)
+
+
+def _open_at(folder: int, name: str, flags: int, relative: str) -> int | None:
+    """`name` in `folder`, opened with `flags` (O_NOFOLLOW among them); None when it is gone."""
+    try:
+        return os.open(name, flags, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # it became a link since the lstat
+            raise _outside(relative) from None
+        if exc.errno in _ABSENT_ERRNOS:
+            return None
+        raise
 
 
 def _components(path: str) -> list[str]:
@@ -230,15 +237,10 @@ def _open_regular(root: Path, relative: str, limit: int) -> Iterator[int | None]
         # Checked before opening: opening a device or a FIFO can itself do something.
         if not stat.S_ISREG(found.mode):
             raise _not_regular(relative, found.mode)
-        try:
-            fd = os.open(found.name, _OPEN_FILE, dir_fd=found.folder)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # it became a link since the lstat
-                raise _outside(relative) from None
-            if exc.errno in _ABSENT_ERRNOS:
-                yield None
-                return
-            raise
+        fd = _open_at(found.folder, found.name, _OPEN_FILE, relative)
+        if fd is None:
+            yield None
+            return
         try:
             status = os.fstat(fd)
             if not stat.S_ISREG(status.st_mode):  # replaced since the lstat

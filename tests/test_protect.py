@@ -8,7 +8,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +75,9 @@ class World:
 
 
 @pytest.fixture
-async def gh(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
-    local = LocalGitHub(tmp_path / "github")
-    await local.start()
-    yield local
-    await local.stop()
+def gh(github: LocalGitHub) -> LocalGitHub:
+    """The local GitHub (tests/conftest.py), under the name these tests use."""
+    return github
 
 
 async def make_world(gh: LocalGitHub, tmp: Path, permissions: Mapping[str, str] = ADMIN) -> World:

@@ -3,7 +3,7 @@ checks while keeping the rest of a protection, and GitHub's refusals."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,9 @@ async def make(
 
 
 @pytest.fixture
-async def gh(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
-    local = LocalGitHub(tmp_path / "github")
-    await local.start()
-    yield local
-    await local.stop()
+def gh(github: LocalGitHub) -> LocalGitHub:
+    """The local GitHub (tests/conftest.py), under the name these tests use."""
+    return github
 
 
 @pytest.fixture

@@ -25,11 +25,9 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 
 
 @pytest.fixture
-async def gh(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
-    local = LocalGitHub(tmp_path / "github")
-    await local.start()
-    yield local
-    await local.stop()
+def gh(github: LocalGitHub) -> LocalGitHub:
+    """The local GitHub (tests/conftest.py), under the name these tests use."""
+    return github
 
 
 @pytest.fixture

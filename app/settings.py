@@ -6,6 +6,7 @@ A missing or malformed setting stops the start with one line that names it: the 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -76,15 +77,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not re.fullmatch(r"[0-9]+", app_id):
         raise SettingsError(f"GITHUB_APP_ID: must be the app's numeric id, got {app_id!r}")
     port = _integer(env, "PORT", default=8000, low=0, high=65535)
+    api_url = _url(env, "GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
     return Settings(
         app_id=app_id,
         private_key=_private_key(env),
         webhook_secret=_required(env, "GITHUB_WEBHOOK_SECRET"),
-        api_url=_url(env, "GITHUB_API_URL", DEFAULT_API_URL).rstrip("/"),
+        api_url=api_url,
         port=port,
         host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",  # noqa: S104 - a server listens
         data_dir=Path(env.get("DATA_DIR", "").strip() or "data").resolve(),
-        public_url=_url(env, "PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        public_url=_public_url(env, api_url, port),
         workers=_integer(env, "WORKERS", default=2, low=1, high=256),
         job_timeout=float(_integer(env, "JOB_TIMEOUT", default=3600, low=1, high=86400)),
         job_memory_mb=_integer(env, "JOB_MEMORY_MB", default=4096, low=64, high=1024 * 1024),
@@ -186,6 +188,28 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name}: must be an http(s) URL, got {raw!r}")
     return raw
+
+
+def _public_url(env: Mapping[str, str], api_url: str, port: int) -> str:
+    """Where people reach the service: the host of every check run's Details link. Guessing it
+    is only safe when GitHub is on this machine too (the demo, the tests); against any other
+    GitHub a guess of 127.0.0.1 would send everyone who clicks Details to their own machine."""
+    if env.get("PUBLIC_URL", "").strip() or _on_loopback(api_url):
+        return _url(env, "PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    raise SettingsError(
+        "PUBLIC_URL: missing; set it to the address people and GitHub reach this service at "
+        "(e.g. https://ci.example.com): it is the host of every check run's Details link"
+    )
+
+
+def _on_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _private_key(env: Mapping[str, str]) -> str:

@@ -21,11 +21,12 @@ def pem() -> str:
 
 
 def settings(pem: str, data_dir: Path, **more: str) -> dict[str, str]:
-    """The three required settings and a data folder, plus `more`."""
+    """The four required settings and a data folder, plus `more`."""
     return {
         "GITHUB_APP_ID": "1",
         "GITHUB_PRIVATE_KEY": pem,
         "GITHUB_WEBHOOK_SECRET": "s",
+        "PUBLIC_URL": "https://ci.example.com",
         "DATA_DIR": str(data_dir),
         **more,
     }
@@ -53,6 +54,7 @@ def start(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str
         ({"WORKERS": "0"}, "WORKERS: must be between 1 and 256, got 0"),
         ({"GITHUB_API_URL": "api.github.com"}, "GITHUB_API_URL: must be an http(s) URL"),
         ({"GITHUB_TIMEOUT": "0"}, "GITHUB_TIMEOUT: must be between 1 and 600, got 0"),
+        ({"PUBLIC_URL": ""}, "PUBLIC_URL: missing; set it to the address people and GitHub"),
         (
             {"DATABASE_URL": "mysql://ci:hunter2@db/conveyor"},
             "DATABASE_URL: must be a postgresql:// URL, got one starting mysql://",

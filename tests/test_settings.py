@@ -32,6 +32,7 @@ def env(**overrides: str) -> dict[str, str]:
         "GITHUB_APP_ID": "12345",
         "GITHUB_PRIVATE_KEY": RSA_PEM,
         "GITHUB_WEBHOOK_SECRET": "s3cret-hook",
+        "PUBLIC_URL": "https://ci.example.com",
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v != "<unset>"}
@@ -43,7 +44,7 @@ def refusal(values: dict[str, str]) -> str:
     return str(caught.value)
 
 
-def test_the_three_required_settings_are_enough_and_the_rest_has_defaults() -> None:
+def test_the_four_required_settings_are_enough_and_the_rest_has_defaults() -> None:
     settings = load_settings(env())
     assert settings.app_id == "12345"
     assert settings.private_key == RSA_PEM.strip()  # surrounding whitespace is dropped
@@ -53,7 +54,7 @@ def test_the_three_required_settings_are_enough_and_the_rest_has_defaults() -> N
     assert settings.host == ALL_INTERFACES
     assert settings.data_dir == Path("data").resolve()
     assert settings.data_dir.is_absolute()
-    assert settings.public_url == "http://127.0.0.1:8000"
+    assert settings.public_url == "https://ci.example.com"
     assert settings.workers == 2
     assert settings.job_timeout == 3600.0
     assert settings.metrics_port is None
@@ -94,8 +95,25 @@ def test_surrounding_whitespace_is_ignored_and_blank_means_default() -> None:
     assert settings.data_dir == Path("data").resolve()
 
 
-def test_public_url_defaults_to_the_chosen_port() -> None:
-    assert load_settings(env(PORT="8123")).public_url == "http://127.0.0.1:8123"
+@pytest.mark.parametrize(
+    "api_url", ["http://127.0.0.1:9000", "http://localhost:9000/api/v3", "http://[::1]:9000"]
+)
+def test_public_url_defaults_to_the_chosen_port_when_github_is_on_this_machine(
+    api_url: str,
+) -> None:
+    settings = load_settings(env(PORT="8123", GITHUB_API_URL=api_url, PUBLIC_URL="<unset>"))
+    assert settings.public_url == "http://127.0.0.1:8123"
+
+
+@pytest.mark.parametrize(
+    "api_url", ["<unset>", "https://ghe.example.com/api/v3", "http://10.0.0.7", "http://127.evil"]
+)
+def test_public_url_is_required_when_github_is_elsewhere(api_url: str) -> None:
+    # Else every Details link on github.com would point at the clicker's own machine.
+    message = refusal(env(GITHUB_API_URL=api_url, PUBLIC_URL="<unset>"))
+    assert message.startswith("PUBLIC_URL: missing; set it to the address people and GitHub ")
+    assert "Details link" in message
+    assert refusal(env(GITHUB_API_URL=api_url, PUBLIC_URL="  ")) == message
 
 
 def test_port_zero_and_the_bounds_are_accepted() -> None:
@@ -268,7 +286,7 @@ def test_settings_are_frozen() -> None:
 def test_the_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in env(GITHUB_APP_ID="4242", WORKERS="3").items():
         monkeypatch.setenv(name, value)
-    for name in ("GITHUB_PRIVATE_KEY_PATH", "PORT", "GITHUB_API_URL", "PUBLIC_URL", "JOB_TIMEOUT"):
+    for name in ("GITHUB_PRIVATE_KEY_PATH", "PORT", "GITHUB_API_URL", "JOB_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.app_id == "4242"

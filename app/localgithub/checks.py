@@ -310,8 +310,16 @@ def _annotation_ok(annotation: Annotation) -> bool:
     has_columns = annotation.start_column is not None or annotation.end_column is not None
     if has_columns and annotation.start_line != annotation.end_line:
         return False
+    # Columns count from 1, and a range ends no earlier than it starts.
+    columns = [c for c in (annotation.start_column, annotation.end_column) if c is not None]
+    if any(column < 1 for column in columns):
+        return False
+    if len(columns) == 2 and columns[1] < columns[0]:
+        return False
     if annotation.end_line < annotation.start_line:
         return False
+    # message and raw_details are measured in bytes, as summary and text are; title in
+    # characters, as its documentation says.
     if len(annotation.message.encode("utf-8")) > MAX_ANNOTATION_BLOB:
         return False
     if annotation.raw_details is not None and (

@@ -196,6 +196,42 @@ INVALID: list[tuple[str, dict[str, Any], type[Exception], str]] = [
         "Validation Failed for 'annotations'",
     ),
     (
+        "annotation message too many bytes",
+        {"output": output(annotations=[note(message="é" * 40000)])},  # 80 000 bytes
+        FIELD,
+        "Validation Failed for 'annotations'",
+    ),
+    (
+        "annotation raw_details too many bytes",
+        {"output": output(annotations=[note(raw_details="测" * 30000)])},  # 90 000 bytes
+        FIELD,
+        "Validation Failed for 'annotations'",
+    ),
+    (
+        "start column 0",
+        {"output": output(annotations=[note(start_column=0, end_column=3)])},
+        FIELD,
+        "Validation Failed for 'annotations'",
+    ),
+    (
+        "end column 0",
+        {"output": output(annotations=[note(end_column=0)])},
+        FIELD,
+        "Validation Failed for 'annotations'",
+    ),
+    (
+        "negative column",
+        {"output": output(annotations=[note(start_column=-2)])},
+        FIELD,
+        "Validation Failed for 'annotations'",
+    ),
+    (
+        "end column before start column",
+        {"output": output(annotations=[note(start_column=5, end_column=4)])},
+        FIELD,
+        "Validation Failed for 'annotations'",
+    ),
+    (
         "long annotation title",
         {"output": output(annotations=[note(title="t" * 256)])},
         FIELD,
@@ -299,3 +335,28 @@ async def test_unparseable_and_non_object_bodies(shared: tuple[LocalGitHub, Worl
         async with session.post(f"{gh.url}{RUNS}", data=b"[1, 2]", headers=headers) as answer:
             assert answer.status == 422
             assert "is not an object" in (await answer.json())["message"]
+
+
+async def test_limits_that_count_bytes_or_characters_accept_up_to_them(
+    client: GitHubAPI, shared: tuple[LocalGitHub, World, str]
+) -> None:
+    """At the limits exactly, counted as GitHub counts: bytes for summary, text, message and
+    raw_details; characters for an annotation title (255 of 3 bytes each is fine); columns from 1,
+    a one-column range."""
+    gh, world, token = shared
+    blob = "€" * (64 * 1024 // 3) + "x"  # 65 536 bytes
+    body = {
+        "name": "tests",
+        "head_sha": world.sha,
+        "output": output(
+            summary="é" * (65535 // 2) + "x",  # 65 535 bytes
+            text="测" * (65535 // 3),  # 65 535 bytes
+            annotations=[
+                note(message=blob, raw_details=blob, title="测" * 255),
+                note(2, start_column=1, end_column=1),
+                note(3, start_column=7),
+            ],
+        ),
+    }
+    run = await client.post(RUNS, data=body, oauth_token=token)
+    assert len(gh.check_run(run["id"]).annotations) == 3

@@ -1,8 +1,9 @@
 """The check-run lifecycle on GitHub: queued → in_progress → completed.
 
-GitHub's limits (65535 characters for summary and text, 50 annotations per request, columns only on
-one-line annotations, 255 characters of annotation title, 64 KB of message) are enforced here, at
-the last step before the API, so that no report however large is ever refused.
+GitHub's limits (app/report/limits.py: bytes of summary, text, message and details, characters of
+titles and buttons, 50 annotations per request) and its rules for annotations (lines and columns
+from 1, columns only on one line) are enforced here, at the last step before the API, after
+anything else has changed the text (masking secrets): no report however large is ever refused.
 """
 
 from __future__ import annotations
@@ -13,14 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.github.client import GitHubClient
+from app.report import limits
 from app.report.model import Annotation, CheckOutput, Conclusion
 
-MAX_TEXT = 65535
-MAX_ANNOTATIONS_PER_REQUEST = 50
-MAX_ANNOTATION_TITLE = 255
-MAX_ANNOTATION_BYTES = 64 * 1024
-MAX_ACTIONS, MAX_ACTION_LABEL, MAX_ACTION_DESCRIPTION, MAX_ACTION_IDENTIFIER = 3, 20, 40, 20
-TRUNCATED = "\n\n… (cut to fit GitHub's limit)"
 RUNS = "/repos/{owner}/{repo}/check-runs"
 RUN = "/repos/{owner}/{repo}/check-runs/{check_run_id}"
 
@@ -75,7 +71,7 @@ async def rename(gh: GitHubClient, ref: CheckRunRef, name: str) -> None:
 
 async def mark_queued(gh: GitHubClient, ref: CheckRunRef, *, title: str, summary: str) -> None:
     """Back to queued (a run that must start over, e.g. after the service restarted)."""
-    await _patch(gh, ref, {"status": "queued", "output": _output(title, summary)})
+    await _patch(gh, ref, {"status": "queued", "output": _short_output(title, summary)})
 
 
 async def mark_in_progress(
@@ -87,7 +83,7 @@ async def mark_in_progress(
         {
             "status": "in_progress",
             "started_at": timestamp(started_at),
-            "output": _output(title, summary),
+            "output": _short_output(title, summary),
         },
     )
 
@@ -106,8 +102,8 @@ async def complete(
     """
     output = fit(output)
     batches = [
-        output.annotations[i : i + MAX_ANNOTATIONS_PER_REQUEST]
-        for i in range(0, len(output.annotations), MAX_ANNOTATIONS_PER_REQUEST)
+        output.annotations[i : i + limits.ANNOTATIONS_PER_REQUEST]
+        for i in range(0, len(output.annotations), limits.ANNOTATIONS_PER_REQUEST)
     ] or [()]
     for batch in batches[:-1]:
         await _patch(gh, ref, {"output": _output(output.title, output.summary, output.text, batch)})
@@ -120,11 +116,11 @@ async def complete(
     if output.actions:
         body["actions"] = [
             {
-                "label": a.label[:MAX_ACTION_LABEL],
-                "description": a.description[:MAX_ACTION_DESCRIPTION],
-                "identifier": a.identifier[:MAX_ACTION_IDENTIFIER],
+                "label": limits.chars(a.label, limits.ACTION_LABEL_CHARS),
+                "description": limits.chars(a.description, limits.ACTION_DESCRIPTION_CHARS),
+                "identifier": limits.chars(a.identifier, limits.ACTION_IDENTIFIER_CHARS),
             }
-            for a in output.actions[:MAX_ACTIONS]
+            for a in output.actions[: limits.ACTIONS]
         ]
     await _patch(gh, ref, body)
 
@@ -151,9 +147,9 @@ def fit(output: CheckOutput) -> CheckOutput:
     """The same output, cut where it exceeds what GitHub accepts."""
     return replace(
         output,
-        title=output.title[:MAX_ANNOTATION_TITLE] or output.conclusion,
-        summary=_cut(output.summary, MAX_TEXT) or output.conclusion,
-        text=_cut(output.text, MAX_TEXT),
+        title=_title(output.title) or output.conclusion,
+        summary=limits.keep_head(output.summary, limits.TEXT_BYTES) or output.conclusion,
+        text=limits.keep_head(output.text, limits.TEXT_BYTES),
         annotations=tuple(_fit_annotation(a) for a in output.annotations),
     )
 
@@ -161,35 +157,42 @@ def fit(output: CheckOutput) -> CheckOutput:
 def _fit_annotation(annotation: Annotation) -> Annotation:
     start = max(annotation.start_line, 1)
     end = max(annotation.end_line, start)
-    one_line = start == end
+    start_column, end_column = annotation.start_column, annotation.end_column
+    if start != end:
+        start_column = end_column = None  # GitHub takes columns on one-line annotations only
+    # Columns count from 1 and end no earlier than they start: a tool's 0-based or reversed
+    # columns are moved to the nearest place GitHub accepts, rather than the annotation lost.
+    if start_column is not None:
+        start_column = max(start_column, 1)
+    if end_column is not None:
+        end_column = max(end_column, start_column or 1)
     return replace(
         annotation,
         start_line=start,
         end_line=end,
-        message=_cut_bytes(annotation.message, MAX_ANNOTATION_BYTES) or "(no message)",
-        title=annotation.title[:MAX_ANNOTATION_TITLE] if annotation.title else None,
+        message=limits.keep_head(annotation.message, limits.ANNOTATION_BLOB_BYTES)
+        or "(no message)",
+        title=_title(annotation.title) if annotation.title else None,
         raw_details=(
-            _cut_bytes(annotation.raw_details, MAX_ANNOTATION_BYTES)
+            limits.keep_head(annotation.raw_details, limits.ANNOTATION_BLOB_BYTES)
             if annotation.raw_details
             else None
         ),
-        start_column=annotation.start_column if one_line else None,
-        end_column=annotation.end_column if one_line else None,
+        start_column=start_column,
+        end_column=end_column,
     )
 
 
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(TRUNCATED)] + TRUNCATED
+def _title(title: str) -> str:
+    # Titles are counted in characters, and one cut short says so with a final "…".
+    if len(title) <= limits.TITLE_CHARS:
+        return title
+    return limits.chars(title, limits.TITLE_CHARS - 1) + "…"
 
 
-def _cut_bytes(text: str, limit: int) -> str:
-    encoded = text.encode()
-    if len(encoded) <= limit:
-        return text
-    room = limit - len(TRUNCATED.encode())
-    return encoded[:room].decode(errors="ignore") + TRUNCATED
+def _short_output(title: str, summary: str) -> dict[str, Any]:
+    """The output of a progress update (in progress, queued again), within the limits too."""
+    return _output(_title(title) or "…", limits.keep_head(summary, limits.TEXT_BYTES) or "…")
 
 
 def _output(

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from app.report import limits
 from app.report.insight import (
     ReportContext,
     coverage_line,
@@ -19,7 +20,6 @@ from app.report.model import ICONS, RERUN_ALL, RERUN_FAILED, Annotation, CheckOu
 
 # pytest's exit codes (pytest.ExitCode)
 PYTEST_OK, PYTEST_TESTS_FAILED, PYTEST_NO_TESTS = 0, 1, 5
-LOG_TAIL_CHARS = 60_000
 FAILURE_ROWS = 30
 # Beyond this many, annotations stop helping (and each 50 cost a request): the rest are counted.
 MAX_ANNOTATIONS = 1000
@@ -238,10 +238,19 @@ def _annotations(failing: Sequence[TestCase]) -> tuple[Annotation, ...]:
 
 
 def _text(outcome: SuiteOutcome) -> str:
-    tail = outcome.log_tail[-LOG_TAIL_CHARS:]
-    head = f"`$ {' '.join(outcome.command)}`\n\n"
-    link = f"Full log: {outcome.log_url}\n\n" if outcome.log_url else ""
-    return f"{head}{link}{fence(tail)}"
+    """The command, the link to the whole log, and as much of the log's end as GitHub takes."""
+    # Each at most a quarter of the text, so that the log always has room.
+    quarter = limits.TEXT_BYTES // 4
+    head = limits.keep_head(f"`$ {' '.join(outcome.command)}`", quarter) + "\n\n"
+    link = (
+        limits.keep_head(f"Full log: {outcome.log_url}", quarter) + "\n\n"
+        if outcome.log_url
+        else ""
+    )
+    # The fence of the whole tail is at least as long as that of any part of it.
+    marks = len(fence(outcome.log_tail)) - len(outcome.log_tail)
+    room = limits.TEXT_BYTES - limits.size(head + link) - marks
+    return f"{head}{link}{fence(limits.keep_tail(outcome.log_tail, room))}"
 
 
 def fence(text: str) -> str:

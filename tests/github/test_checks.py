@@ -12,9 +12,6 @@ import pytest
 from aiohttp import web
 
 from app.github.checks import (
-    MAX_ANNOTATION_BYTES,
-    MAX_TEXT,
-    TRUNCATED,
     CheckRunRef,
     complete,
     conclude,
@@ -24,6 +21,7 @@ from app.github.checks import (
     timestamp,
 )
 from app.github.client import GitHubClient
+from app.report.limits import ANNOTATION_BLOB_BYTES, CUT, TEXT_BYTES
 from app.report.model import Action, Annotation, CheckOutput
 from tests.keys import key_pair
 
@@ -55,32 +53,39 @@ def output(**fields: Any) -> CheckOutput:
 
 def test_a_report_within_the_limits_is_unchanged() -> None:
     report = output(
-        summary="x" * MAX_TEXT,
-        text="y" * MAX_TEXT,
-        annotations=(annotation(start_column=2, end_column=9, title="t" * 255),),
+        summary="x" * TEXT_BYTES,
+        text="é" * (TEXT_BYTES // 2),
+        annotations=(annotation(start_column=2, end_column=9, title="测" * 255),),
     )
     assert fit(report) == report
 
 
 @pytest.mark.parametrize("field_name", ["summary", "text"])
-def test_summary_and_text_over_65535_characters_are_cut_to_fit(field_name: str) -> None:
+def test_summary_and_text_over_65535_bytes_are_cut_at_a_line_to_fit(field_name: str) -> None:
     original = "".join(f"line {n}\n" for n in range(20_000))  # ~170 000 characters
     cut = getattr(fit(output(**{field_name: original})), field_name)
-    assert MAX_TEXT == 65535
-    assert len(cut) == 65535
-    assert cut.endswith(TRUNCATED)
-    assert original.startswith(cut.removesuffix(TRUNCATED))
+    assert TEXT_BYTES == 65535
+    assert 65535 - 1024 < len(cut.encode()) <= 65535
+    assert cut.endswith(CUT)
+    kept = cut.removesuffix(CUT)
+    assert original.startswith(kept + "\n")  # whole lines
 
 
-def test_characters_not_bytes_are_counted_in_summary_and_text() -> None:
-    wide = "é" * MAX_TEXT  # 131 070 bytes, 65 535 characters: GitHub counts characters
-    assert fit(output(summary=wide)).summary == wide
+@pytest.mark.parametrize("field_name", ["summary", "text"])
+def test_bytes_not_characters_are_counted_in_summary_and_text(field_name: str) -> None:
+    """65 535 characters of é are 131 070 bytes: GitHub refuses them ("exceeds a maximum
+    bytesize of 65535")."""
+    wide = "é€测试\n" * 10_000
+    cut = getattr(fit(output(**{field_name: wide})), field_name)
+    assert len(cut.encode()) <= TEXT_BYTES
+    assert cut.endswith(CUT)
+    assert wide.startswith(cut.removesuffix(CUT))
 
 
-def test_one_character_over_is_cut() -> None:
-    cut = fit(output(text="z" * (MAX_TEXT + 1))).text
-    assert len(cut) == MAX_TEXT
-    assert cut == "z" * (MAX_TEXT - len(TRUNCATED)) + TRUNCATED
+def test_one_byte_over_is_cut() -> None:
+    cut = fit(output(text="z" * (TEXT_BYTES - 1) + "é")).text
+    assert len(cut.encode()) == TEXT_BYTES
+    assert cut == "z" * (TEXT_BYTES - len(CUT.encode())) + CUT
 
 
 def test_an_empty_title_or_summary_becomes_the_conclusion() -> None:
@@ -112,6 +117,29 @@ def test_columns_are_dropped_on_multi_line_annotations() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("columns", "sent"),
+    [
+        ((0, 0), (1, 1)),  # a tool's 0-based columns
+        ((0, 5), (1, 5)),
+        ((-3, None), (1, None)),
+        ((None, 0), (None, 1)),
+        ((7, 3), (7, 7)),  # reversed: a one-column range where it starts
+        ((4, 4), (4, 4)),
+        ((None, None), (None, None)),
+    ],
+)
+def test_columns_are_made_valid(
+    columns: tuple[int | None, int | None], sent: tuple[int | None, int | None]
+) -> None:
+    """GitHub requires columns of 1 or more and end_column >= start_column."""
+    start, end = columns
+    [fitted] = fit(
+        output(annotations=(annotation(start_column=start, end_column=end),))
+    ).annotations
+    assert (fitted.start_column, fitted.end_column) == sent
+
+
 def test_impossible_lines_are_made_valid() -> None:
     zero, backwards = fit(
         output(
@@ -126,24 +154,24 @@ def test_impossible_lines_are_made_valid() -> None:
 
 
 def test_annotation_titles_are_cut_to_255_characters() -> None:
-    [fitted] = fit(output(annotations=(annotation(title="T" * 300),))).annotations
-    assert fitted.title == "T" * 255
+    [fitted] = fit(output(annotations=(annotation(title="测" * 300),))).annotations
+    assert fitted.title == "测" * 254 + "…"
 
 
 def test_the_check_title_is_cut_to_255_characters() -> None:
-    assert fit(output(title="a" * 1000)).title == "a" * 255
+    assert fit(output(title="a" * 1000)).title == "a" * 254 + "…"
 
 
-def test_annotation_message_and_details_are_cut_to_64_kb_without_splitting_a_character() -> None:
+def test_annotation_message_and_details_are_cut_in_bytes_without_splitting_a_character() -> None:
     huge = "€" * 30_000  # 3 bytes each: 90 000 bytes
     [fitted] = fit(output(annotations=(annotation(message=huge, raw_details=huge),))).annotations
     for value in (fitted.message, fitted.raw_details):
         assert value is not None
         encoded = value.encode()
-        assert len(encoded) <= MAX_ANNOTATION_BYTES == 65536
-        assert value.endswith(TRUNCATED)
-        assert set(value.removesuffix(TRUNCATED)) == {"€"}
-        assert len(encoded) > MAX_ANNOTATION_BYTES - 3 - len(TRUNCATED.encode()) - 1
+        assert len(encoded) <= ANNOTATION_BLOB_BYTES == 65535
+        assert value.endswith(CUT)
+        assert set(value.removesuffix(CUT)) == {"€"}
+        assert len(encoded) > ANNOTATION_BLOB_BYTES - 3 - len(CUT.encode())
 
 
 def test_an_empty_annotation_message_gets_a_placeholder() -> None:
@@ -303,7 +331,7 @@ async def test_complete_sends_what_fits_and_at_most_three_actions(
     assert body["conclusion"] == "success"
     assert body["output"]["title"] == "success"
     assert body["output"]["summary"] == "success"
-    assert len(body["output"]["text"]) == MAX_TEXT
+    assert len(body["output"]["text"].encode()) == TEXT_BYTES
     assert body["actions"] == [
         {"label": "Button 0", "description": "does 0", "identifier": "act0"},
         {"label": "Button 1", "description": "does 1", "identifier": "act1"},

@@ -11,8 +11,9 @@ import pytest
 from app.report.junit import TestCase as Case  # aliased: pytest would try to collect Test*
 from app.report.junit import TestResults as Results
 from app.report.junit import parse_junit
+from app.report.limits import OMITTED, TEXT_BYTES
 from app.report.model import RERUN_ALL, CheckOutput
-from app.report.summary import LOG_TAIL_CHARS, SuiteOutcome, build_output, fence
+from app.report.summary import SuiteOutcome, build_output, fence
 from tests.report.test_junit import NO_TESTS, SAMPLE, Run, line_of, run_pytest
 
 COMMAND = ("python", "-m", "pytest", "-ra", "--junitxml=junit.xml")
@@ -254,10 +255,25 @@ def test_fence_uses_one_more_backtick_than_the_longest_run() -> None:
 
 def test_only_the_end_of_a_long_log_is_kept() -> None:
     log = "".join(f"line {n}\n" for n in range(20_000))
-    block = fenced_block(build_output(outcome(None, returncode=1, log_tail=log)).text)
-    assert len(block) == LOG_TAIL_CHARS
-    assert block == log[-LOG_TAIL_CHARS:]
+    result = build_output(outcome(None, returncode=1, log_tail=log))
+    block = fenced_block(result.text)
+    assert len(result.text.encode()) <= TEXT_BYTES
+    assert block.startswith(OMITTED)
+    assert log.endswith("\n" + block.removeprefix(OMITTED))  # from the start of a line
     assert block.endswith("line 19999\n")
+    assert len(block) > TEXT_BYTES - 1024
+
+
+def test_a_multibyte_log_is_kept_within_githubs_bytes() -> None:
+    """The log's end fits in 65 535 bytes with the command and the fence, so that GitHub
+    takes it and nothing cuts the end of the log off later."""
+    log = "é€测试 " * 20_000 + "\nthe last line\n"
+    long_command = replace(outcome(None, returncode=1, log_tail=log), command=("x" * 100_000,))
+    result = build_output(long_command)
+    assert 60_000 < len(result.text.encode()) <= TEXT_BYTES
+    block = fenced_block(result.text)
+    assert block.startswith(OMITTED)
+    assert block.endswith("é€测试 \nthe last line\n")
 
 
 def test_the_failure_table_stops_at_30_rows() -> None:

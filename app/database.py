@@ -43,6 +43,8 @@ _TYPES = {
 }
 # How often a SQLite worker looks for a wake-up from another process (a stat call).
 SIGNAL_POLL = 0.1
+# Less free disk than this next to a SQLite database, and it is not writable (check_writable).
+MIN_FREE_DISK = 1024 * 1024
 # Taken while creating the schema: processes starting together must not race on CREATE TABLE.
 _SCHEMA_LOCK = 0x636F6E76  # "conv"
 
@@ -71,6 +73,11 @@ class Database:
     write_errors: tuple[type[Exception], ...] = ()
     # The database's clock, in seconds since the epoch: the one clock all processes share.
     now: str
+    # What any statement raises when the database itself is at fault (corrupt, unwritable,
+    # unreachable).
+    errors: tuple[type[Exception], ...] = ()
+    # The database as the operator names it, for messages (never a password).
+    name: str
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         raise NotImplementedError
@@ -102,6 +109,26 @@ class Database:
     def close(self) -> None:
         raise NotImplementedError
 
+    def check_writable(self) -> None:
+        """Write one row, as every webhook must: raise DatabaseError saying why it cannot.
+
+        A database that opens and reads can still refuse writes (a read-only file or folder,
+        a full disk, a read-only replica); the start and /healthz ask this before saying ok."""
+        try:
+            with self.transaction():
+                # The schema's lock: processes starting together must not race on CREATE.
+                self.lock(_SCHEMA_LOCK)
+                self.execute(
+                    "CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY,"
+                    " checked_at DOUBLE PRECISION NOT NULL)"
+                )
+                self.execute(
+                    f"INSERT INTO health (id, checked_at) VALUES (1, {self.now})"  # noqa: S608
+                    " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
+                )
+        except self.errors as error:
+            raise DatabaseError(f"{self.name}: cannot be written: {_one_line(error)}") from None
+
     def schema(self, template: str) -> str:
         return template.format_map(_TYPES[self.dialect])
 
@@ -129,6 +156,20 @@ def _mtime(path: Path) -> int:
         return 0
 
 
+# SQLite's primary result codes (https://sqlite.org/rescode.html) that mean the file is damaged,
+# and those that mean it cannot be written.
+CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+UNWRITABLE = {3, 8, 13}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_FULL
+
+
+def _code(error: sqlite3.Error) -> int:
+    return int(getattr(error, "sqlite_errorcode", 0)) & 0xFF
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
 
@@ -137,16 +178,69 @@ class SqliteDatabase(Database):
     dialect = "sqlite"
     now = "((julianday('now') - 2440587.5) * 86400.0)"
     write_errors = (sqlite3.OperationalError,)
+    errors = (sqlite3.Error,)
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        self.name = str(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(
+                path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as error:
+            raise DatabaseError(f"{path}: cannot be opened: {_one_line(error)}") from None
         self.db.row_factory = _dict_row
-        self._use_wal()
-        # WAL with synchronous=NORMAL survives a killed process; only a power cut can lose
-        # the last transactions, which GitHub's redelivery (3 days) covers.
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._check_intact()
+            self._use_wal()
+            # WAL with synchronous=NORMAL survives a killed process; only a power cut can lose
+            # the last transactions, which GitHub's redelivery (3 days) covers.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as error:
+            self.db.close()
+            how = "be written" if _code(error) in UNWRITABLE else "be opened"
+            raise DatabaseError(f"{path}: cannot {how}: {_one_line(error)}") from None
+        try:
+            self.check_writable()
+        except DatabaseError:
+            self.db.close()
+            raise
+
+    def check_writable(self) -> None:
+        # The probe's row may fit in a page the write-ahead log already holds, on a disk with
+        # no room for the next delivery (or the checkpoint): say so before a webhook finds out.
+        try:
+            disk = os.statvfs(self.path.parent)
+        except OSError as error:
+            raise DatabaseError(f"{self.path}: cannot be written: {error.strerror}") from None
+        free = disk.f_bavail * disk.f_frsize
+        if free < MIN_FREE_DISK:
+            raise DatabaseError(
+                f"{self.path}: cannot be written: the disk holding it is full"
+                f" ({free // 1024} kB free)"
+            )
+        super().check_writable()
+
+    def _check_intact(self) -> None:
+        """A corrupt file opens and serves some reads, then fails every webhook with a 500:
+        stop the start instead, saying so. quick_check reads every page (not the indexes'
+        agreement with their tables, which full integrity_check adds at many times the cost)."""
+        try:
+            rows = self.db.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as error:
+            if _code(error) not in CORRUPT:  # e.g. a folder where the WAL's files cannot go
+                raise
+            problem = _one_line(error)  # "file is not a database", "malformed"
+        else:
+            found = [str(next(iter(row.values()))) for row in rows]
+            if found == ["ok"]:
+                return
+            problem = "; ".join(found[:3]) + ("; ..." if len(found) > 3 else "")
+        raise DatabaseError(
+            f"{self.path}: the database is corrupt ({' '.join(problem.split())}); restore"
+            " it from a backup, or move it aside and Conveyor starts with an empty one"
+        )
 
     def _use_wal(self) -> None:
         # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
@@ -233,11 +327,18 @@ class PostgresDatabase(Database):
     now = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     write_errors = (psycopg.OperationalError,)
+    errors = (psycopg.Error,)
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.name = "DATABASE_URL"
         self._in_transaction = False
         self.conn = self._connect()
+        try:
+            self.check_writable()
+        except DatabaseError:
+            self.conn.close()
+            raise
 
     def _connect(self) -> psycopg.Connection[Row]:
         try:

@@ -18,6 +18,7 @@ from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from app import pages
+from app.database import DatabaseError
 from app.metrics import CONTENT_TYPE
 from app.queue import Job
 from app.service import Service
@@ -34,6 +35,9 @@ MAX_BODY = 25 * 1024 * 1024
 # aiohttp keeps reading (and ignoring) an unread body for 10 s by default before closing; an
 # oversized delivery is refused before it is read, so that would hold the connection for nothing.
 LINGERING_TIME = 0.5
+# GitHub gives up on a delivery after 10 s: a body still arriving by then is not GitHub's, or
+# is no longer awaited. Without a deadline a slow sender holds the connection for ever.
+BODY_TIMEOUT = 10.0
 
 SETTINGS = web.AppKey("settings", Settings)
 # Labels come from a header anyone can send: only these are counted by name.
@@ -91,10 +95,10 @@ def _lifecycle(role: str, workers: int) -> Callable[[web.Application], AsyncIter
     return lifecycle
 
 
-def _refuse(status: int, reason: str) -> web.Response:
+def _refuse(status: int, reason: str, *, unread: bool = False) -> web.Response:
     log.info("webhook refused (%d): %s", status, reason)
-    # 413 comes before the body is read: close the connection rather than drain 25 MB+.
-    headers = {"Connection": "close"} if status == 413 else None
+    # Refused before its body was read: close the connection rather than drain 25 MB+.
+    headers = {"Connection": "close"} if unread else None
     return web.json_response({"error": reason}, status=status, headers=headers)
 
 
@@ -108,16 +112,20 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def _webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _refuse(413, "payload too large")
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return _refuse(413, "payload too large")
     headers = request.headers
+    # Before the body is read: a request that cannot be a delivery costs no memory.
     # gidgethub falls back to the SHA-1 signature; GitHub always sends SHA-256, so require it.
     if "X-Hub-Signature-256" not in headers:
-        return _refuse(401, "missing X-Hub-Signature-256")
+        return _refuse(401, "missing X-Hub-Signature-256", unread=True)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _refuse(413, "payload too large", unread=True)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _refuse(413, "payload too large", unread=True)
+    except TimeoutError:
+        return _refuse(408, f"the body took more than {BODY_TIMEOUT:.0f}s to arrive", unread=True)
     try:
         # Checks the signature first, then the body, then the event headers.
         event = sansio.Event.from_http(headers, body, secret=settings.webhook_secret)
@@ -125,6 +133,9 @@ async def _webhook(request: web.Request) -> web.Response:
         return _refuse(401, "bad signature")
     except KeyError:
         return _refuse(400, "missing X-GitHub-Event or X-GitHub-Delivery")
+    except RecursionError:
+        # json.loads recurses once per level: a signed body can still be nested 100,000 deep.
+        return _refuse(400, "body is JSON nested too deeply to be a webhook payload")
     except (BadRequest, ValueError, UnicodeDecodeError):
         return _refuse(400, "body is not a JSON webhook payload")
     event_name, delivery_id = event.event, event.delivery_id
@@ -146,7 +157,7 @@ async def _webhook(request: web.Request) -> web.Response:
             body,
             received_by=service.presence.id,
         )
-    except store.db.write_errors as error:
+    except store.db.errors as error:
         # Not stored means not acted on: say so, so that the delivery shows as failed on
         # GitHub and can be redelivered, rather than a 202 for an event that is lost.
         log.error("webhook %s not stored: %s", delivery_id, error)
@@ -173,8 +184,21 @@ async def _webhook(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    counts = request.app[SERVICE].queue.counts()
+    """ok only when a webhook could be stored now: the database takes a write."""
+    service = request.app[SERVICE]
+    try:
+        service.store.db.check_writable()
+        counts = service.queue.counts()
+    except DatabaseError as error:
+        return _unhealthy(str(error))
+    except service.store.db.errors as error:  # reads fail too: corrupt, or gone
+        return _unhealthy(f"{service.store.db.name}: {' '.join(str(error).split())}")
     return web.json_response({"status": "ok", "jobs": counts})
+
+
+def _unhealthy(reason: str) -> web.Response:
+    log.error("unhealthy: %s", reason)
+    return web.json_response({"status": "failing", "reason": reason}, status=503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -213,8 +237,8 @@ async def run_log(request: web.Request) -> web.StreamResponse:
 
 async def run_page(request: web.Request) -> web.Response:
     job = _job(request)
-    data, _ = request.app[SERVICE].queue.read_log(job.id)
-    page = pages.run_page(job, data)
+    data, size = request.app[SERVICE].queue.read_log(job.id)
+    page = pages.run_page(job, data, size)
     return web.Response(
         text=page,
         content_type="text/html",

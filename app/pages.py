@@ -10,7 +10,8 @@ import json
 
 from app.queue import Job
 
-LOG_WINDOW = 256 * 1024  # the page shows the end of a long log; the raw log has all of it
+# The page shows the start and the end of a long log; the raw log has all that is kept of it.
+LOG_WINDOW = 256 * 1024
 
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em}
 pre{background:#f6f8fa;padding:1em;overflow:auto;white-space:pre-wrap}
@@ -34,14 +35,12 @@ setTimeout(poll, 1000);
 """
 
 
-def run_page(job: Job, data: bytes) -> str:
-    """The page, with the log so far (`data`); while the run goes on, it polls for more."""
+def run_page(job: Job, data: bytes, size: int) -> str:
+    """The page, with the log so far (`data`, `size` bytes of output: more when the log's cap
+    dropped some); while the run goes on, it polls for more from there."""
     output = job.output or {}
     state = job.conclusion or job.state
-    size = len(data)
-    shown = data[-LOG_WINDOW:].decode(errors="replace")
-    if len(data) > LOG_WINDOW:
-        shown = "… (the start is in the raw log)\n" + shown.split("\n", 1)[-1]
+    shown = _window(data)
     title = output.get("title") or ("Waiting for a worker" if job.state == "queued" else "Running")
     script = ""
     if job.state != "finished":
@@ -55,6 +54,9 @@ def run_page(job: Job, data: bytes) -> str:
             + "</script>"
         )
     e = html.escape
+    attempts = (
+        f'<p class="attempts">{e(job.earlier_attempts)}</p>\n' if job.earlier_attempts else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -63,9 +65,20 @@ def run_page(job: Job, data: bytes) -> str:
 <h1>{e(job.check_name)} · {e(job.repo_full_name)}</h1>
 <p>Commit <code>{job.head_sha}</code> · <span class="state {e(state)}">{e(state)}</span>
 · {e(job.reason)}</p>
-<h2>{e(str(title))}</h2>
+{attempts}<h2>{e(str(title))}</h2>
 <pre>{e(str(output.get("summary", "")))}</pre>
 <h2>Output</h2><p><a href="{e(job.public_id)}/log">raw log</a></p>
 <pre id="log">{e(shown)}</pre>
 {script}
 </body></html>"""
+
+
+def _window(data: bytes) -> str:
+    """The log, or its first and last lines when it is longer than the page shows."""
+    if len(data) <= LOG_WINDOW:
+        return data.decode(errors="replace")
+    half = LOG_WINDOW // 2
+    head = data[:half].decode(errors="replace").rsplit("\n", 1)[0]
+    tail = data[-half:].decode(errors="replace").split("\n", 1)[-1]
+    hidden = len(data) - len(head.encode()) - len(tail.encode())
+    return f"{head}\n… {hidden} bytes not shown here (the raw log has them) …\n{tail}"

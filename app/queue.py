@@ -19,6 +19,14 @@ from app.store import Store, no_live_process
 
 QUEUED, RUNNING, FINISHED = "queued", "running", "finished"
 READY_CHANNEL = "conveyor_jobs_ready"
+# Why an attempt ended without a verdict: its process died (taken over), or was stopped.
+INTERRUPTED_KILLED = "its process was killed (or its machine lost)"
+INTERRUPTED_STOPPED = "Conveyor was stopped"
+
+
+def omitted_marker(count: int) -> bytes:
+    """The line that stands for output the log's cap dropped."""
+    return f"… {count} bytes omitted …\n".encode()
 
 
 class QueueWriteError(Exception):
@@ -66,6 +74,21 @@ class Job:
     # Whether the run may have secrets and share what it installs (worker.py `_trust`); None
     # until a worker decided.
     trusted: bool | None = None
+    # Why the attempt before the current one ended without a verdict (see `earlier_attempts`).
+    interrupted: str | None = None
+
+    @property
+    def earlier_attempts(self) -> str | None:
+        """What the run's page and log say when this is not the job's first attempt: each
+        attempt's results and log are its own, so the earlier ones are not shown."""
+        if self.attempts <= 1:
+            return None
+        before = "the first attempt" if self.attempts == 2 else f"attempt {self.attempts - 1}"
+        why = self.interrupted or INTERRUPTED_STOPPED
+        return (
+            f"Attempt {self.attempts}: {before} stopped when {why}; "
+            "what is shown here is this attempt's alone."
+        )
 
     @property
     def external_id(self) -> str:
@@ -222,6 +245,8 @@ class JobQueue:
                 " WHERE id = ?",
                 (RUNNING, time.time(), worker, row["id"]),
             )
+            # A new attempt has a log of its own; an earlier attempt's is not kept.
+            self.db.execute("DELETE FROM job_logs WHERE job_id = ?", (row["id"],))
         return self.get(row["id"])
 
     def set_trusted(self, job_id: int, trusted: bool) -> None:
@@ -253,13 +278,15 @@ class JobQueue:
         assert job is not None
         return job
 
-    def requeue(self, job_id: int, worker: str | None = None) -> bool:
+    def requeue(self, job_id: int, worker: str | None = None, why: str | None = None) -> bool:
         """Put a running job back in the queue; with `worker`, only if that process had it.
-        False when it was not (another process took it over first)."""
+        False when it was not (another process took it over first). `why`: why the attempt
+        ended (kept: `take` said it already)."""
         sql = (
-            "UPDATE jobs SET state = ?, started_at = NULL, worker = NULL WHERE id = ? AND state = ?"
+            "UPDATE jobs SET state = ?, started_at = NULL, worker = NULL,"
+            " interrupted = COALESCE(?, interrupted) WHERE id = ? AND state = ?"
         )
-        params: tuple[object, ...] = (QUEUED, job_id, RUNNING)
+        params: tuple[object, ...] = (QUEUED, why, job_id, RUNNING)
         if worker is not None:
             sql, params = f"{sql} AND worker = ?", (*params, worker)
         return self.db.execute(sql, params).rowcount == 1
@@ -284,9 +311,9 @@ class JobQueue:
         """Become the process in charge of a running job whose process is gone; False when
         another process took it first (or it finished meanwhile)."""
         cursor = self.db.execute(
-            "UPDATE jobs SET worker = ? WHERE id = ? AND state = ?"
+            "UPDATE jobs SET worker = ?, interrupted = ? WHERE id = ? AND state = ?"
             " AND worker IS NOT DISTINCT FROM ?",
-            (now, job_id, RUNNING, was),
+            (now, INTERRUPTED_KILLED, job_id, RUNNING, was),
         )
         return cursor.rowcount == 1
 
@@ -497,35 +524,60 @@ class JobQueue:
 
     # -- logs --------------------------------------------------------------------------------
 
-    def append_log(self, job_id: int, start: int, data: bytes) -> None:
-        """Add the log's bytes from `start` on (again after a retry: the same bytes, kept once)."""
+    def append_log(self, job_id: int, start: int, data: bytes, *, attempt: int) -> None:
+        """Add the log's bytes from `start` on (again after a retry: the same bytes, kept once).
+
+        Only the job's current attempt is shown; a chunk a later attempt wrote at the same
+        place wins, and a late chunk of an earlier attempt (its process taken for dead but
+        still going) never replaces one of a later attempt."""
         try:
             self.db.execute(
-                "INSERT INTO job_logs (job_id, start, data) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (job_id, start, data),
+                "INSERT INTO job_logs (job_id, start, data, attempt) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (job_id, start) DO UPDATE SET data = excluded.data,"
+                " attempt = excluded.attempt"
+                " WHERE COALESCE(job_logs.attempt, 0) < excluded.attempt",
+                (job_id, start, data, attempt),
+            )
+        except self.db.write_errors as error:
+            raise QueueWriteError(str(error)) from error
+
+    def trim_log(self, job_id: int, attempt: int, start: int, end: int) -> None:
+        """Drop the chunks starting in [start, end): output the log's cap left out, between
+        its head and its tail."""
+        try:
+            self.db.execute(
+                "DELETE FROM job_logs WHERE job_id = ? AND attempt = ? AND start >= ?"
+                " AND start < ?",
+                (job_id, attempt, start, end),
             )
         except self.db.write_errors as error:
             raise QueueWriteError(str(error)) from error
 
     def read_log(self, job_id: int, offset: int = 0) -> tuple[bytes, int]:
-        """The log's bytes from `offset` on, and its whole size."""
+        """The current attempt's log from `offset` on, and the size of all of its output.
+
+        Output the cap dropped (a gap between chunks) is shown by one line saying how much."""
         offset = min(offset, 2**62)  # a page asking past any log; databases stop at 2**63
+        current = "(attempt IS NULL OR attempt = (SELECT attempts FROM jobs WHERE id = ?))"
         # From the chunk that holds `offset` on: a page polling a long log reads only the end.
         rows = self.db.execute(
-            "SELECT start, data FROM job_logs WHERE job_id = ? AND start >= COALESCE("
-            "(SELECT MAX(start) FROM job_logs WHERE job_id = ? AND start <= ?), 0) ORDER BY start",
-            (job_id, job_id, offset),
+            f"SELECT start, data FROM job_logs WHERE job_id = ? AND {current}"  # noqa: S608
+            " AND start >= COALESCE((SELECT MAX(start) FROM job_logs WHERE job_id = ?"
+            f" AND {current} AND start <= ?), 0) ORDER BY start",
+            (job_id, job_id, job_id, job_id, offset),
         ).fetchall()
-        size = rows[0]["start"] if rows else 0
-        parts = []
+        have, size, parts = offset, 0, list[bytes]()
         for row in rows:
-            if row["start"] != size:
-                break  # a gap: a chunk still on its way
-            data = bytes(row["data"])
-            parts.append(data[max(0, offset - size) :])
-            size += len(data)
-        return b"".join(parts), max(size, 0)
+            start, data = row["start"], bytes(row["data"])
+            size = max(size, start + len(data))
+            if start + len(data) <= have:
+                continue
+            if start > have:
+                before = b"\n" if parts and not parts[-1].endswith(b"\n") else b""
+                parts.append(before + omitted_marker(start - have))
+            parts.append(data[max(0, have - start) :])
+            have = start + len(data)
+        return b"".join(parts), size
 
     def conclusions(self) -> dict[str | None, int]:
         rows = self.db.execute(

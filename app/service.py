@@ -106,6 +106,7 @@ class Service:
                     secrets=secrets,
                     refusal=refusal,
                     secrets_file=settings.secrets_file,
+                    log_limit=settings.log_limit_kb * 1024,
                 ),
                 gh=gh,
                 queue=queue,

@@ -40,6 +40,8 @@ class Settings:
     job_memory_mb: int = 4096
     job_processes: int = 512
     job_disk_mb: int = 10 * 1024
+    # A run's log is capped at this many kB, its head and tail kept (on disk and in the database).
+    log_limit_kb: int = 16 * 1024
     allow_unsandboxed: bool = False
     private_key_path: Path | None = None
     # PostgreSQL, shared by web and worker processes; None: SQLite in the data folder.
@@ -94,6 +96,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_disk_mb=_integer(
             env, "JOB_DISK_MB", default=10 * 1024, low=16, high=1024 * 1024 * 1024
         ),
+        log_limit_kb=_integer(env, "LOG_LIMIT_KB", default=16 * 1024, low=64, high=1024 * 1024),
         allow_unsandboxed=_boolean(env, "ALLOW_UNSANDBOXED"),
         private_key_path=(
             Path(env["GITHUB_PRIVATE_KEY_PATH"]).resolve()

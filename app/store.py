@@ -72,7 +72,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     worker TEXT,
     announcing_since DOUBLE PRECISION,
     -- Decided by the worker from facts (see worker.py `_trust`); NULL until then.
-    trusted BIGINT
+    trusted BIGINT,
+    -- Why the job's last attempt ended without a verdict (its process was killed, say).
+    interrupted TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_commit ON jobs (repo_id, head_sha, check_name);
 CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (lane, state);
@@ -111,10 +113,14 @@ CREATE TABLE IF NOT EXISTS repo_checks (
 );
 
 -- A run's log, in the order it was written: the web process shows it, wherever the job ran.
+-- `start` is the chunk's place in all of the output: a gap is output dropped by the log's cap.
+-- Only the job's latest attempt is kept (queue.py `claim`); `attempt` keeps a late chunk of an
+-- earlier one out of it (NULL in rows of older versions).
 CREATE TABLE IF NOT EXISTS job_logs (
     job_id BIGINT NOT NULL,
     start BIGINT NOT NULL,
     data {blob} NOT NULL,
+    attempt BIGINT,
     PRIMARY KEY (job_id, start)
 );
 
@@ -143,6 +149,8 @@ ADDED_COLUMNS = (
     ("jobs", "trusted", "BIGINT"),
     ("deliveries", "body_sha256", "TEXT"),
     ("installations", "refused_at", "DOUBLE PRECISION"),
+    ("job_logs", "attempt", "BIGINT"),
+    ("jobs", "interrupted", "TEXT"),
 )
 MIGRATION_LOCK = 0x6D696772  # "migr"
 # Indexes on added columns: made once the columns exist, in old databases as in new ones.

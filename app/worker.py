@@ -7,13 +7,22 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from app.github.client import GitHubClient
 from app.intake import Intake, cancelled_output
-from app.queue import DEFAULT_CHECKS, QUEUED, Job, JobQueue, QueueWriteError
+from app.queue import (
+    DEFAULT_CHECKS,
+    FINISHED,
+    INTERRUPTED_STOPPED,
+    QUEUED,
+    Job,
+    JobQueue,
+    QueueWriteError,
+)
 from app.report.insight import Comparison, ReportContext
 from app.report.model import CheckOutput
 from app.report.summary import SuiteOutcome, build_output
@@ -43,8 +52,6 @@ RECORD_RETRY = 5.0  # seconds between tries to record a verdict the database ref
 WATCH_INTERVAL = 2.0  # how often running jobs are checked for a cancel from another process
 LOG_SHIP_INTERVAL = 1.0  # how stale the log on the details page may be
 LOG_CHUNK = 256 * 1024
-# The log kept in the database for the details page; the worker's copy has all of it.
-LOG_DATABASE_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class WorkerSettings:
     refusal: str | None = None
     # The operator's values for the secrets repositories name (see app/suite/secret_values.py).
     secrets_file: Path | None = None
+    # A run's log is capped at this many bytes (head and tail kept), on disk and in the database.
+    log_limit: int = 16 * 1024 * 1024
 
 
 class WorkerPool:
@@ -86,6 +95,7 @@ class WorkerPool:
         self._planning: dict[tuple[int, str], asyncio.Lock] = {}
 
     def start(self) -> None:
+        self._remove_leftovers()
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"worker-{n}")
             for n in range(self.settings.workers)
@@ -103,6 +113,20 @@ class WorkerPool:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _remove_leftovers(self) -> None:
+        """Folders of finished runs that a killed process could not remove (a job the sweeper
+        ended after its process died). A job still queued or running is left alone: another
+        process may have it, and its next attempt starts by emptying them anyway."""
+        for folder, job_of in (
+            (self.settings.data_dir / "runs", self.queue.by_public_id),
+            (self.settings.data_dir / "workspaces", _by_id(self.queue)),
+        ):
+            with contextlib.suppress(OSError):
+                for entry in list(folder.iterdir()):
+                    job = job_of(entry.name)
+                    if job is None or job.state == FINISHED:
+                        shutil.rmtree(entry, ignore_errors=True)
 
     def cancel(self, job_id: int) -> None:
         event = self._running.get(job_id)
@@ -148,7 +172,7 @@ class WorkerPool:
                 await self.run(job)
             except asyncio.CancelledError:
                 # The service is stopping: the job runs again when it is back.
-                self.queue.requeue(job.id, self.worker_id)
+                self.queue.requeue(job.id, self.worker_id, why=INTERRUPTED_STOPPED)
                 raise
             except Exception:
                 log.exception("job %s: worker failed", job.id)
@@ -166,9 +190,14 @@ class WorkerPool:
             values = repository_secrets(self.settings.secrets_file, job.repo_full_name)
             # Every value the repository has is masked, whether this check asks for it or not.
             masker = Masker((token, *self.settings.secrets, *values.values()))
-            run_log = RunLog(artifacts / "output.log", masker)
+            # Each attempt starts from an empty folder: nothing an earlier one (killed midway)
+            # left there is read as this one's.
+            shutil.rmtree(artifacts, ignore_errors=True)
+            run_log = RunLog(artifacts / "output.log", masker, limit=self.settings.log_limit)
+            if job.earlier_attempts:
+                run_log.line(job.earlier_attempts)
             shipped = asyncio.Event()
-            shipping = asyncio.create_task(self._ship_log(job.id, run_log.path, shipped))
+            shipping = asyncio.create_task(self._ship_log(job, run_log, shipped))
             try:
                 output = await self._execute(
                     job, token, workspace, artifacts, run_log, cancel, values
@@ -197,6 +226,8 @@ class WorkerPool:
             )
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
+            # The reports are read and the log is in the database: what the page shows.
+            shutil.rmtree(artifacts, ignore_errors=True)
         # Failure messages and annotations come from the tests too: a secret they print (or
         # put in an assertion) is masked there as in the log.
         output = CheckOutput.from_json(_masked(output.to_json(), masker))
@@ -205,38 +236,28 @@ class WorkerPool:
         finally:
             self._running.pop(job.id, None)
 
-    async def _ship_log(self, job_id: int, path: Path, done: asyncio.Event) -> None:
+    async def _ship_log(self, job: Job, run_log: RunLog, done: asyncio.Event) -> None:
         """Copy the log into the database as it grows: the details page is served by a web
-        process, which may be on another machine."""
-        sent = 0
+        process, which may be on another machine. What the log's cap dropped from its middle is
+        dropped there too, so the database holds what the disk holds."""
+        sent = trimmed = 0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), LOG_SHIP_INTERVAL)
-            sent = self._ship_new_lines(job_id, path, sent)
+            try:
+                while True:
+                    start, data = run_log.read(sent, LOG_CHUNK)
+                    if not data:
+                        break
+                    self.queue.append_log(job.id, start, data, attempt=job.attempts)
+                    sent = start + len(data)
+                if run_log.head_end is not None and run_log.kept_from > trimmed:
+                    self.queue.trim_log(job.id, job.attempts, run_log.head_end, run_log.kept_from)
+                    trimmed = run_log.kept_from
+            except (OSError, QueueWriteError) as error:
+                log.warning("job %s: log not copied to the database yet: %s", job.id, error)
             if done.is_set():
                 return
-
-    def _ship_new_lines(self, job_id: int, path: Path, sent: int) -> int:
-        try:
-            with path.open("rb") as log_file:
-                log_file.seek(sent)
-                while sent < LOG_DATABASE_LIMIT:
-                    data = log_file.read(min(LOG_CHUNK, LOG_DATABASE_LIMIT - sent))
-                    if not data:
-                        return sent
-                    self.queue.append_log(job_id, sent, data)
-                    sent += len(data)
-                if sent == LOG_DATABASE_LIMIT and log_file.read(1):
-                    note = (
-                        f"\n… the log goes on; the database keeps its first "
-                        f"{LOG_DATABASE_LIMIT // (1024 * 1024)} MB. All of it is in {path} "
-                        "on the worker.\n"
-                    ).encode()
-                    self.queue.append_log(job_id, sent, note)
-                    sent += len(note)
-        except (OSError, QueueWriteError) as error:
-            log.warning("job %s: log not copied to the database yet: %s", job_id, error)
-        return sent
 
     async def _record(self, job: Job, output: CheckOutput) -> None:
         """Record the verdict, then post it.
@@ -488,6 +509,11 @@ class WorkerPool:
             if other.id != job.id and other.check_name not in wanted and other.state == QUEUED:
                 finished = self.queue.finish(other.id, _not_configured(other.check_name).to_json())
                 await self.reporter.deliver(finished)
+
+
+def _by_id(queue: JobQueue) -> Callable[[str], Job | None]:
+    """The job of a workspace folder (named by the job's id)."""
+    return lambda name: queue.get(int(name)) if name.isdigit() else None
 
 
 def _masked(value: Any, masker: Masker) -> Any:

@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 
 from app.database import Database, open_database
-from app.queue import FINISHED, QUEUED, RUNNING, Job, JobQueue
+from app.queue import (
+    FINISHED,
+    INTERRUPTED_KILLED,
+    INTERRUPTED_STOPPED,
+    QUEUED,
+    RUNNING,
+    Job,
+    JobQueue,
+    omitted_marker,
+)
 from app.run_request import RunRequest
 from app.store import Delivery, ProcessRecord, Store
 
@@ -575,6 +584,31 @@ def test_a_running_job_is_taken_over_by_one_process_only(queue: JobQueue) -> Non
     again = queue.get(job.id)
     assert again is not None
     assert (again.state, again.worker) == (QUEUED, None)
+    # Its next attempt says why the first one ended.
+    assert again.interrupted == INTERRUPTED_KILLED
+    second = queue.claim("second")
+    assert second is not None
+    assert second.earlier_attempts == (
+        f"Attempt 2: the first attempt stopped when {INTERRUPTED_KILLED}; "
+        "what is shown here is this attempt's alone."
+    )
+
+
+def test_a_job_stopped_with_the_service_says_so_at_its_next_attempt(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    queue.set_check_run(job.id, 1)
+    first = queue.claim("one")
+    assert first is not None
+    assert first.earlier_attempts is None
+    assert queue.requeue(job.id, "one", why=INTERRUPTED_STOPPED) is True
+    queue.claim("two")
+    assert queue.requeue(job.id, "two", why=INTERRUPTED_STOPPED) is True
+    third = queue.claim("three")
+    assert third is not None
+    assert third.earlier_attempts is not None
+    assert third.earlier_attempts.startswith(
+        f"Attempt 3: attempt 2 stopped when {INTERRUPTED_STOPPED};"
+    )
 
 
 def test_jobs_claimed_before_workers_were_recorded_count_as_nobodys(queue: JobQueue) -> None:
@@ -610,24 +644,67 @@ def test_only_one_announce_of_a_job_at_a_time(queue: JobQueue) -> None:
 def test_the_log_is_read_back_from_any_offset(queue: JobQueue) -> None:
     job = new_job(queue, request())
     assert queue.read_log(job.id) == (b"", 0)
-    queue.append_log(job.id, 0, b"first line\n")
-    queue.append_log(job.id, 11, b"second\n")
-    queue.append_log(job.id, 11, b"second\n")  # shipped twice after a retry: kept once
+    queue.append_log(job.id, 0, b"first line\n", attempt=0)
+    queue.append_log(job.id, 11, b"second\n", attempt=0)
+    queue.append_log(job.id, 11, b"second\n", attempt=0)  # shipped twice after a retry: once
     assert queue.read_log(job.id) == (b"first line\nsecond\n", 18)
     assert queue.read_log(job.id, 6) == (b"line\nsecond\n", 18)
     assert queue.read_log(job.id, 11) == (b"second\n", 18)
     assert queue.read_log(job.id, 18) == (b"", 18)
     assert queue.read_log(job.id, 10**20) == (b"", 18)
-    queue.append_log(job.id, 40, b"after a gap\n")  # a chunk still missing before it
-    assert queue.read_log(job.id) == (b"first line\nsecond\n", 18)
     other = new_job(queue, request(SHA_B, lane="other"))
     assert queue.read_log(other.id) == (b"", 0)
+
+
+def test_output_the_cap_dropped_is_one_line_saying_how_much(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    queue.append_log(job.id, 0, b"head 1\nhead 2\n", attempt=0)
+    queue.append_log(job.id, 100, b"tail 1\n", attempt=0)
+    queue.append_log(job.id, 107, b"tail 2\n", attempt=0)
+    # 14 bytes of head, then bytes 14..100 are gone.
+    assert queue.read_log(job.id) == (
+        b"head 1\nhead 2\n" + omitted_marker(86) + b"tail 1\ntail 2\n",
+        114,
+    )
+    # A page that had the head, and one polling from inside the gap: the same, from there.
+    assert queue.read_log(job.id, 14) == (omitted_marker(86) + b"tail 1\ntail 2\n", 114)
+    assert queue.read_log(job.id, 50) == (omitted_marker(50) + b"tail 1\ntail 2\n", 114)
+    assert queue.read_log(job.id, 107) == (b"tail 2\n", 114)
+    # The tail moves on: what it left is trimmed and counted with the gap.
+    queue.append_log(job.id, 114, b"tail 3\n", attempt=0)
+    queue.trim_log(job.id, 0, 14, 107)
+    assert queue.read_log(job.id) == (
+        b"head 1\nhead 2\n" + omitted_marker(93) + b"tail 2\ntail 3\n",
+        121,
+    )
+    assert omitted_marker(93) == "… 93 bytes omitted …\n".encode()
+
+
+def test_each_attempt_has_its_own_log(queue: JobQueue) -> None:
+    job = new_job(queue, request())
+    queue.set_check_run(job.id, 1)
+    queue.claim("one")
+    queue.append_log(job.id, 0, b"attempt 1 line 1\n", attempt=1)
+    queue.append_log(job.id, 17, b"attempt 1 line 2\n", attempt=1)
+    assert queue.read_log(job.id) == (b"attempt 1 line 1\nattempt 1 line 2\n", 34)
+    queue.take(job.id, "one", "sweeper")
+    queue.requeue(job.id, "sweeper")
+    queue.claim("two")
+    assert queue.read_log(job.id) == (b"", 0)  # the second attempt starts with nothing
+    queue.append_log(job.id, 0, b"attempt 2\n", attempt=2)
+    # The first attempt's process, taken for dead but still going, ships its last chunks late:
+    # they are not this attempt's, and never replace its own.
+    queue.append_log(job.id, 0, b"attempt 1 line 1\n", attempt=1)
+    queue.append_log(job.id, 34, b"attempt 1 line 3\n", attempt=1)
+    assert queue.read_log(job.id) == (b"attempt 2\n", 10)
+    queue.append_log(job.id, 10, b"more\n", attempt=2)
+    assert queue.read_log(job.id) == (b"attempt 2\nmore\n", 15)
 
 
 def test_binary_log_bytes_survive(queue: JobQueue) -> None:
     job = new_job(queue, request())
     data = bytes(range(256)) * 4
-    queue.append_log(job.id, 0, data)
+    queue.append_log(job.id, 0, data, attempt=0)
     assert queue.read_log(job.id) == (data, len(data))
 
 

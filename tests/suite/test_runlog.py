@@ -148,3 +148,77 @@ def test_masking_a_large_log_stays_fast(tmp_path: Path) -> None:
     started = time.perf_counter()
     written(tmp_path / "log", [line * 1000] * 100)  # 8 MB in 64-100 KB reads
     assert time.perf_counter() - started < 5
+
+
+def kept(log: RunLog) -> list[tuple[int, bytes]]:
+    """What the log keeps, piece by piece, as the worker ships it: (where it starts, bytes)."""
+    pieces: list[tuple[int, bytes]] = []
+    position = 0
+    while True:
+        start, data = log.read(position, 1024 * 1024)
+        if not data:
+            return pieces
+        pieces.append((start, data))
+        position = start + len(data)
+
+
+def on_disk(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.iterdir())
+
+
+def test_a_capped_log_keeps_its_head_and_its_tail_and_never_more_than_the_cap(
+    tmp_path: Path,
+) -> None:
+    log = RunLog(tmp_path / "log", Masker((TOKEN,)), limit=4096)
+    lines = [f"line {n:05d}\n".encode() for n in range(1000)]
+    for line in lines:
+        log.write(line)
+        assert on_disk(tmp_path) <= 4096
+    log.close()
+    assert on_disk(tmp_path) <= 4096
+    everything = b"".join(lines)
+    assert log.size == len(everything)
+    assert log.head_end is not None
+    [(first, head), *tail] = kept(log)
+    assert first == 0
+    # The head is the first half, whole lines; the tail the last lines, from a line's start.
+    assert everything.startswith(head)
+    assert log.head_end == len(head) > 2048 - 11
+    assert head.endswith(b"\n")
+    kept_tail = b"".join(data for _, data in tail)
+    assert tail[0][0] == log.kept_from == log.head_end + log.omitted
+    assert everything.endswith(kept_tail)
+    assert kept_tail.startswith(b"line ")
+    assert 1024 <= len(kept_tail) <= 2048
+    assert log.omitted == len(everything) - len(head) - len(kept_tail) > 0
+    assert log.tail(100).endswith("line 00999\n")
+
+
+def test_a_capped_log_read_from_a_dropped_place_goes_on_from_what_is_kept(
+    tmp_path: Path,
+) -> None:
+    log = RunLog(tmp_path / "log", Masker(()), limit=4096)
+    for n in range(1000):
+        log.line(f"line {n:05d}")
+    assert log.head_end is not None
+    start, data = log.read(log.head_end, 100)
+    assert (start, data[:5]) == (log.kept_from, b"line ")
+    assert log.read(log.size, 100) == (log.size, b"")
+    log.close()
+
+
+def test_a_line_longer_than_the_cap_is_cut_between_characters(tmp_path: Path) -> None:
+    log = RunLog(tmp_path / "log", Masker(()), limit=4096)
+    log.write("€".encode() * 5000 + b"\n")
+    log.close()
+    for _, data in kept(log):
+        data.decode()  # no character cut in two
+    assert log.size == 15001
+
+
+def test_an_attempt_s_log_starts_empty(tmp_path: Path) -> None:
+    (tmp_path / "log").write_bytes(b"the killed attempt's output\n")
+    log = RunLog(tmp_path / "log", Masker(()))
+    log.line("attempt 2")
+    log.close()
+    assert (tmp_path / "log").read_text() == "attempt 2\n"

@@ -7,13 +7,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from app.report import limits
 from app.report.junit import TestResults
 from app.report.model import Annotation, Level
 
 SANDBOX_ROOT = "/conveyor/src"  # the repository's place inside the sandbox (see app/suite)
 MAX_ANNOTATIONS = 10_000
-MAX_BLOB_BYTES = 64 * 1024  # GitHub's limit for `message` and `raw_details`
-MAX_TITLE_CHARS = 255
+MAX_BLOB_BYTES = limits.ANNOTATION_BLOB_BYTES  # GitHub's limit for `message` and `raw_details`
+MAX_TITLE_CHARS = limits.TITLE_CHARS
 TRUNCATED = "\n… (truncated)"
 
 # A tool's one-line summary from the annotations kept and how many more it found (outside the
@@ -63,11 +64,7 @@ def is_installed(path: str) -> bool:
 
 
 def cut_bytes(text: str, limit: int = MAX_BLOB_BYTES) -> str:
-    encoded = text.encode()
-    if len(encoded) <= limit:
-        return text
-    room = limit - len(TRUNCATED.encode())
-    return encoded[:room].decode(errors="ignore") + TRUNCATED
+    return limits.keep_head(text, limit, TRUNCATED)
 
 
 def plural(count: int, word: str) -> str:

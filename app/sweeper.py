@@ -3,6 +3,8 @@
 Every process runs one. At start and then every few seconds it takes over what dead processes
 left (their running jobs, the deliveries they never acted on); the oldest live process also
 finishes what failed on the way: check runs GitHub did not create, verdicts GitHub did not take.
+Only what GitHub may yet take comes back here: the reporter ends a job's reporting on an answer
+that would only be repeated (a refused body, a check run or repository gone).
 Taking over is a conditional write, so when two processes notice the same death, one acts.
 """
 

@@ -1,0 +1,77 @@
+"""A run whose process is killed midway runs again after the restart: the second attempt's
+results and log are its own, and its page says there was an earlier one."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.e2e.harness import Harness
+
+# Two tests; the second says it started (a file in its workspace) and waits until this test
+# lets it go on (another file there): so the kill comes while the run is midway, for sure.
+SUITE = {
+    "test_a_quick.py": "def test_quick():\n    print('the quick test ran')\n",
+    "test_b_held.py": (
+        "import pathlib\nimport time\n\n\n"
+        "def test_held():\n"
+        "    here = pathlib.Path.cwd()\n"
+        "    (here / 'started').write_text('')\n"
+        "    deadline = time.monotonic() + 120\n"
+        "    while not (here / 'release').exists():\n"
+        "        assert time.monotonic() < deadline, 'never released'\n"
+        "        time.sleep(0.05)\n"
+    ),
+}
+
+
+async def started(data_dir: Path, timeout: float = 60.0) -> Path:
+    """The workspace of the run once its held test has started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(data_dir.glob("workspaces/*/started"))
+        if found:
+            return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("the held test never started")
+
+
+async def fetched(url: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def test_killed_mid_run_the_second_attempt_reports_its_own_results_and_log(
+    harness: Harness,
+) -> None:
+    data_dir = harness.tmp / "data"
+    sha = harness.commit(SUITE, "two tests, one held")
+    await harness.push("main")
+    marker = await started(data_dir)
+
+    harness.service.kill()
+    marker.unlink()  # the next attempt's start is the marker coming back
+    await harness.service.start()
+    marker = await started(data_dir)
+    (marker.parent / "release").write_text("")
+    [run] = await harness.completed(sha, timeout=90)
+
+    assert run.conclusion == "success", run.output.summary
+    assert run.output.title == "2 tests passed"
+    assert run.details_url is not None
+    raw = await fetched(f"{run.details_url}/log")
+    note = "Attempt 2: the first attempt stopped when its process was killed"
+    # The second attempt's log, whole, and only it: one fetch, one run of the tests.
+    assert raw.count(note) == 1
+    assert raw.count("── Fetching") == 1
+    assert "2 passed" in raw
+    page = await fetched(run.details_url)
+    assert note in page
+    assert "2 passed" in page
+    # Its folders are gone with the run.
+    assert list(data_dir.glob("runs/*")) == []
+    assert list(data_dir.glob("workspaces/*")) == []

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import log_throttle
 from app.database import DatabaseError
 from app.settings import Settings, SettingsError, load_settings
 
@@ -32,42 +33,47 @@ def _settings() -> Settings | None:
 
 def serve(role: str = "serve") -> int:
     """The HTTP service; `serve` also runs tests (WORKERS of them), `web` only answers."""
-    from aiohttp import web
-
+    from app.http_limits import ConnectionGuard, connection_limit, raise_open_files
+    from app.http_server import run
     from app.web import create_app
 
     settings = _settings()
     if settings is None:
         return 2
+    open_files, _ = raise_open_files()
+    guard = ConnectionGuard(connection_limit(open_files))
     app = create_app(settings, role=role, workers=settings.workers if role == "serve" else 0)
     print(
         f"Conveyor {role} listening on http://{settings.host}:{settings.port} "
-        f"(GitHub API {settings.api_url}, public URL {settings.public_url})",
+        f"(GitHub API {settings.api_url}, public URL {settings.public_url}; "
+        f"{guard.limit} connections at most, {open_files} open files)",
         flush=True,
     )
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log=None,
-            # In-flight webhooks take milliseconds; running jobs are taken back after a restart.
-            shutdown_timeout=5.0,
-        )
+        # In-flight webhooks take milliseconds; running jobs are taken back after a restart.
+        run(app, host=settings.host, port=settings.port, guard=guard, shutdown_timeout=5.0)
     except DatabaseError as error:
         print(f"conveyor: cannot start: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the port: taken, or not ours to use
+        print(
+            f"conveyor: cannot start: cannot listen on {settings.host}:{settings.port}: "
+            f"{os.strerror(error.errno) if error.errno else error}",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
 
 def work() -> int:
     """Run tests from the shared queue, and nothing else, until SIGTERM or SIGINT."""
+    from app.http_limits import raise_open_files
     from app.service import Service
 
     settings = _settings()
     if settings is None:
         return 2
+    raise_open_files()
 
     async def until_stopped() -> None:
         stopping = asyncio.Event()
@@ -95,14 +101,20 @@ def work() -> int:
 
 
 async def _serve_metrics(service: Service, settings: Settings) -> web.AppRunner:
-    from aiohttp import web
+    import resource
 
+    from app.http_limits import ConnectionGuard, GuardedSite, connection_limit
+    from app.http_server import guarded_runner
     from app.web import create_metrics_app
 
-    runner = web.AppRunner(create_metrics_app(service), access_log=None)
+    assert settings.metrics_port is not None
+    # A scraper's handful of connections; idle ones must not take the worker's open files.
+    open_files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    guard = ConnectionGuard(min(64, connection_limit(open_files)))
+    runner = guarded_runner(create_metrics_app(service), guard)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+        await GuardedSite(runner, settings.host, settings.metrics_port, guard).start()
     except OSError as error:
         await runner.cleanup()
         raise SettingsError(
@@ -165,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    log_throttle.install()
     if args.command == "demo":
         return demo(args.port, keep_serving=not args.no_serve)
     if args.command == "check":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ import pytest
 from aiohttp import web
 from gidgethub import sansio
 
+from app import web as web_module
 from app.localgithub import LocalGitHub
 from app.settings import Settings
 from app.web import create_app
@@ -240,3 +242,39 @@ async def test_a_delivery_the_database_cannot_store_is_503_not_accepted(
     assert (status, answer) == (503, {"error": "cannot store the delivery now"})
     # Not stored, so GitHub's redelivery is accepted once the database is back.
     assert (await service.post(body, delivery="while-locked"))[0] == 202
+
+
+async def raw_post(service: Service, head: str, body: bytes = b"") -> bytes:
+    """A POST /webhook written by hand: `head` holds its headers; the answer's status line."""
+    host, port = service.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"POST /webhook HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode() + body)
+    try:
+        return await asyncio.wait_for(reader.readline(), 30)
+    finally:
+        writer.close()
+
+
+async def test_without_a_signature_the_body_is_not_even_waited_for(service: Service) -> None:
+    # 25 MB announced, not a byte sent: the answer comes from the headers alone.
+    head = "X-GitHub-Event: push\r\nX-GitHub-Delivery: d\r\nContent-Length: 26214400\r\n"
+    assert await raw_post(service, head) == b"HTTP/1.1 401 Unauthorized\r\n"
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_408(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web_module, "BODY_TIMEOUT", 0.2)
+    head = (
+        f"X-GitHub-Event: push\r\nX-GitHub-Delivery: d\r\nX-Hub-Signature-256: {sign(b'{}')}\r\n"
+        "Content-Length: 1000\r\n"
+    )
+    assert await raw_post(service, head, b'{"a": ') == b"HTTP/1.1 408 Request Timeout\r\n"
+
+
+async def test_json_nested_too_deeply_is_400(service: Service) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    assert await service.post(body) == (
+        400,
+        {"error": "body is JSON nested too deeply to be a webhook payload"},
+    )

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,17 +31,25 @@ def free_port() -> int:
 class ServiceProcess:
     """`python -m app [COMMAND]` as an operator runs it, configured through its environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, command: str = "serve") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        command: str = "serve",
+        prefix: Sequence[str] = (),
+    ) -> None:
         self.env = env
         self.log_path = log_path
         self.command = command
+        # Runs the service, e.g. `prlimit --nofile=...`: it must exec it (the pid stays its).
+        self.prefix = list(prefix)
         self.url = f"http://127.0.0.1:{env['PORT']}"
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self, timeout: float = 20.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; we poll it
-            [sys.executable, "-m", "app", self.command],
+            [*self.prefix, sys.executable, "-m", "app", self.command],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -52,6 +52,9 @@ RECORD_RETRY = 5.0  # seconds between tries to record a verdict the database ref
 WATCH_INTERVAL = 2.0  # how often running jobs are checked for a cancel from another process
 LOG_SHIP_INTERVAL = 1.0  # how stale the log on the details page may be
 LOG_CHUNK = 256 * 1024
+# How often folders of runs that ended elsewhere are looked for (a job this process ran, finished
+# by another after this one was taken for dead).
+LEFTOVER_INTERVAL = 600.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ class WorkerPool:
     def _remove_leftovers(self) -> None:
         """Folders of finished runs that a killed process could not remove (a job the sweeper
         ended after its process died). A job still queued or running is left alone: another
-        process may have it, and its next attempt starts by emptying them anyway."""
+        process may have it, and its next attempt starts by emptying them anyway. A finished
+        job's folders are never in use: its worker removes them before recording the verdict."""
         for folder, job_of in (
             (self.settings.data_dir / "runs", self.queue.by_public_id),
             (self.settings.data_dir / "workspaces", _by_id(self.queue)),
@@ -143,9 +147,16 @@ class WorkerPool:
 
     async def _watch(self) -> None:
         """Cancels asked for by other processes, and jobs taken over by one (this process
-        was taken for dead): both stop here."""
+        was taken for dead): both stop here. Now and then, folders of runs that ended."""
+        swept = time.monotonic()
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
+            if time.monotonic() - swept > LEFTOVER_INTERVAL:
+                swept = time.monotonic()
+                try:
+                    self._remove_leftovers()
+                except Exception:
+                    log.exception("cannot remove the folders of ended runs")
             if not self._running:
                 continue
             try:

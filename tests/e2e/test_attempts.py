@@ -75,3 +75,21 @@ async def test_killed_mid_run_the_second_attempt_reports_its_own_results_and_log
     # Its folders are gone with the run.
     assert list(data_dir.glob("runs/*")) == []
     assert list(data_dir.glob("workspaces/*")) == []
+
+
+async def test_killed_twice_the_failed_run_leaves_no_folders_behind(harness: Harness) -> None:
+    data_dir = harness.tmp / "data"
+    sha = harness.commit(SUITE, "two tests, one held")
+    await harness.push("main")
+    for _ in range(2):
+        marker = await started(data_dir)
+        harness.service.kill()
+        marker.unlink()
+        await harness.service.start()
+
+    [run] = await harness.completed(sha, timeout=60)
+
+    assert run.output.title == "Conveyor stopped while running these tests, twice"
+    # What the killed process left (its workspace, its log) is gone once the run has ended.
+    assert list(data_dir.glob("runs/*")) == []
+    assert list(data_dir.glob("workspaces/*")) == []

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from app.database import Database, open_database
+from app.queue import JobQueue
+from app.run_request import RunRequest
 from app.store import Store, body_digest
 
 
@@ -172,3 +174,40 @@ def test_the_account_of_an_installation_is_remembered(store: Store) -> None:
     assert store.installation_refused(5) is False
     store.claim_refusal(5, "Octo-Org", retry_after=600)
     assert store.installation_refused(5) is True
+
+
+def test_an_older_database_s_logs_gain_the_attempt_and_stay_readable(
+    open_db: Callable[[], Database],
+) -> None:
+    # job_logs as versions before attempts made it, with a finished job's log in it.
+    db = open_db()
+    db.create_schema(
+        "CREATE TABLE job_logs (job_id BIGINT NOT NULL, start BIGINT NOT NULL,"
+        " data {blob} NOT NULL, PRIMARY KEY (job_id, start));"
+    )
+    db.execute("INSERT INTO job_logs (job_id, start, data) VALUES (1, 0, ?)", (b"old log\n",))
+    db.close()
+    store = Store(open_db())
+    try:
+        assert {"attempt"} <= store.db.columns("job_logs")
+        assert {"interrupted"} <= store.db.columns("jobs")
+        queue = JobQueue(store)
+        enqueued = queue.enqueue(
+            RunRequest(
+                repo_full_name="octo/hello",
+                repo_id=1,
+                installation_id=2,
+                clone_url="https://github.com/octo/hello.git",
+                head_sha="a" * 40,
+                fetch_ref="refs/heads/main",
+                lane="1:branch:main",
+                reason="push",
+                head_branch="main",
+            ),
+            "tests",
+        ).job
+        assert enqueued is not None
+        assert enqueued.id == 1
+        assert queue.read_log(1) == (b"old log\n", 8)
+    finally:
+        store.close()

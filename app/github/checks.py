@@ -147,7 +147,7 @@ def fit(output: CheckOutput) -> CheckOutput:
     """The same output, cut where it exceeds what GitHub accepts."""
     return replace(
         output,
-        title=_title(output.title) or output.conclusion,
+        title=limits.title(output.title) or output.conclusion,
         summary=limits.keep_head(output.summary, limits.TEXT_BYTES) or output.conclusion,
         text=limits.keep_head(output.text, limits.TEXT_BYTES),
         annotations=tuple(_fit_annotation(a) for a in output.annotations),
@@ -172,7 +172,7 @@ def _fit_annotation(annotation: Annotation) -> Annotation:
         end_line=end,
         message=limits.keep_head(annotation.message, limits.ANNOTATION_BLOB_BYTES)
         or "(no message)",
-        title=_title(annotation.title) if annotation.title else None,
+        title=limits.title(annotation.title) if annotation.title else None,
         raw_details=(
             limits.keep_head(annotation.raw_details, limits.ANNOTATION_BLOB_BYTES)
             if annotation.raw_details
@@ -183,16 +183,9 @@ def _fit_annotation(annotation: Annotation) -> Annotation:
     )
 
 
-def _title(title: str) -> str:
-    # Titles are counted in characters, and one cut short says so with a final "…".
-    if len(title) <= limits.TITLE_CHARS:
-        return title
-    return limits.chars(title, limits.TITLE_CHARS - 1) + "…"
-
-
 def _short_output(title: str, summary: str) -> dict[str, Any]:
     """The output of a progress update (in progress, queued again), within the limits too."""
-    return _output(_title(title) or "…", limits.keep_head(summary, limits.TEXT_BYTES) or "…")
+    return _output(limits.title(title) or "…", limits.keep_head(summary, limits.TEXT_BYTES) or "…")
 
 
 def _output(

@@ -83,6 +83,13 @@ def chars(text: str, limit: int) -> str:
     return text[:limit]
 
 
+def title(text: str) -> str:
+    """A title within TITLE_CHARS characters; one cut short ends in "…" to say so."""
+    if len(text) <= TITLE_CHARS:
+        return text
+    return chars(text, TITLE_CHARS - 1) + "…"
+
+
 def _boundary_back(data: bytes, cut: int) -> int:
     """The nearest character boundary at or before `cut` (a UTF-8 continuation byte is
     10xxxxxx: a character never starts with one)."""

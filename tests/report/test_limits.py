@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.report.limits import CUT, NEAR, OMITTED, keep_head, keep_tail, size, utf8
+from app.report.limits import CUT, NEAR, OMITTED, keep_head, keep_tail, size, title, utf8
 
 
 def test_size_counts_utf8_bytes() -> None:
@@ -88,3 +88,9 @@ def test_markers_say_which_end_was_dropped() -> None:
 def test_a_limit_smaller_than_the_marker_still_fits() -> None:
     assert size(keep_head("é" * 100, 5)) <= 5
     assert size(keep_tail("é" * 100, 5)) <= 5
+
+
+def test_a_title_is_cut_in_characters_and_says_so() -> None:
+    assert title("测" * 255) == "测" * 255  # 765 bytes: titles count characters
+    assert title("测" * 256) == "测" * 254 + "…"
+    assert len(title("x" * 10_000)) == 255

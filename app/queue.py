@@ -84,7 +84,7 @@ class Job:
         if self.attempts <= 1:
             return None
         before = "the first attempt" if self.attempts == 2 else f"attempt {self.attempts - 1}"
-        why = self.interrupted or INTERRUPTED_STOPPED
+        why = self.interrupted or "its process stopped"  # requeued by an older version
         return (
             f"Attempt {self.attempts}: {before} stopped when {why}; "
             "what is shown here is this attempt's alone."

@@ -259,6 +259,15 @@ def _settings_base(web: str, login: str, kind: str) -> str:
     return f"{web}/organizations/{login}/settings" if kind == "Organization" else f"{web}/settings"
 
 
+def _install_url(app: App, web: str) -> str:
+    """Where the app is installed; GitHub may leave out the slug that names it."""
+    if app.slug is not None:
+        return f"{web}/apps/{app.slug}/installations/new"
+    if app.html_url:
+        return f"{app.html_url.rstrip('/')}/installations/new"
+    return f"{web}/settings/apps (the app's page → Install App)"
+
+
 def not_installed_message(app: App, missing: NotInstalled, web: str) -> str:
     full = f"{missing.owner}/{missing.repo}"
     if missing.installed_on_account:
@@ -270,8 +279,7 @@ def not_installed_message(app: App, missing: NotInstalled, web: str) -> str:
         )
     return (
         f"{PROG}: {app.name} (app {app.id}) is not installed on {full}: it has no installation "
-        f"on the account {missing.owner}. Install it there first: "
-        f"{web}/apps/{app.slug}/installations/new"
+        f"on the account {missing.owner}. Install it there first: " + _install_url(app, web)
     )
 
 
@@ -337,7 +345,9 @@ def not_permitted_message(
             "plan for branch protection and rulesets)."
         )
     lines += ["", "Two ways out:", ""]
-    app_settings = f"{_settings_base(web, app.owner, app.owner_type)}/apps/{app.slug}/permissions"
+    app_settings = f"{_settings_base(web, app.owner, app.owner_type)}/apps"
+    if app.slug is not None:
+        app_settings += f"/{app.slug}/permissions"  # else the list of apps, to pick it from
     accept = (
         f"{_settings_base(web, installation.account, installation.account_type)}"
         f"/installations/{installation.id}"

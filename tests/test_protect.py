@@ -339,3 +339,46 @@ def test_expected_checks_from_postgresql(postgres_url: str, tmp_path: Path) -> N
     assert expected_checks(tmp_path, 2, postgres_url) == ("tests",)
     unreachable = "postgresql://nobody@127.0.0.1:1/none"
     assert expected_checks(tmp_path, 1, unreachable) == ("tests",)
+
+
+async def _app_without_slug(world: World, *, html_url: bool) -> None:
+    """GET /app as GitHub's schema allows it: no `slug` (and perhaps no page either)."""
+    assert world.gh.url is not None
+    body: dict[str, object] = {
+        "id": world.app.id,
+        "name": "Conveyor",
+        "owner": {"login": "octo", "type": "Organization"},
+        "permissions": dict(DEFAULT_PERMISSIONS),
+    }
+    if html_url:
+        body["html_url"] = f"{world.gh.url}/apps/conveyor"
+    world.gh.inject_fault("GET", r"^/app$", 200, body=body, times=1)
+
+
+async def test_an_app_without_a_slug_is_named_from_its_page_or_the_apps_list(
+    gh: LocalGitHub, tmp_path: Path
+) -> None:
+    """GitHub's `GET /app` need not carry `slug` (it is not in the schema's `required`): the
+    command used to stop with a KeyError traceback; it now takes the slug from the app's page,
+    or points at the list of apps when there is neither."""
+    world = await make_world(gh, tmp_path, DEFAULT_PERMISSIONS)
+    await gh.create_repository("elsewhere", "repo")
+
+    await _app_without_slug(world, html_url=True)
+    result = await world.protect("elsewhere/repo")
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(f"{gh.url}/apps/conveyor/installations/new")
+
+    await _app_without_slug(world, html_url=False)
+    result = await world.protect("elsewhere/repo")
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"Install it there first: {gh.url}/settings/apps" in result.stderr
+
+    await _app_without_slug(world, html_url=False)
+    result = await world.protect("octo/hello")
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert "Traceback" not in result.stderr
+    assert "may not change the branch protection of main in octo/hello" in result.stderr
+    assert f"{gh.url}/organizations/octo/settings/apps\n" in result.stderr

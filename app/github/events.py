@@ -38,7 +38,9 @@ class CommentCommand:
     failed_only: bool
     author: str
     # GitHub's word for who the author is to the repository (OWNER, MEMBER, COLLABORATOR...).
+    # A member whose membership of the organisation is private shows as CONTRIBUTOR.
     author_association: str
+    comment_id: int  # the comment, for answering it (a reaction)
 
 
 COMMAND = re.compile(r"^\s*/conveyor\s+run(?:\s+(failed))?\s*$", re.IGNORECASE | re.MULTILINE)
@@ -226,7 +228,9 @@ async def _installation(event: sansio.Event, sink: Sink) -> None:
     await sink.installation_changed(
         InstallationChange(
             installation_id=int(installation["id"]),
-            account=installation.get("account", {}).get("login", ""),
+            # GitHub's schema lets `account` be null (e.g. an account since deleted): the
+            # change still stands, its account unknown ("": the store keeps the one it knew).
+            account=str((installation.get("account") or {}).get("login") or ""),
             action=f"{event.event}.{data.get('action')}",
             repositories_added=added,
             repositories_removed=removed,
@@ -258,5 +262,6 @@ async def _issue_comment(event: sansio.Event, sink: Sink) -> None:
             failed_only=found.group(1) is not None,
             author=(comment.get("user") or {}).get("login", ""),
             author_association=comment.get("author_association", "NONE"),
+            comment_id=int(comment.get("id") or 0),
         )
     )

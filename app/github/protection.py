@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from gidgethub import BadRequest
 
@@ -52,7 +53,9 @@ class RequiredCheck:
 @dataclass(frozen=True)
 class App:
     id: int
-    slug: str
+    # GitHub's schema of `GET /app` does not require `slug`: None when neither it nor the
+    # app's page (html_url, https://github.com/apps/SLUG) says it.
+    slug: str | None
     name: str
     owner: str
     owner_type: str  # "User" or "Organization"
@@ -126,16 +129,31 @@ def _status(error: BadRequest) -> int:
     return int(error.status_code)
 
 
+def _slug(data: Mapping[str, Any]) -> str | None:
+    slug = data.get("slug")
+    if isinstance(slug, str) and slug:
+        return slug
+    page = urlsplit(str(data.get("html_url") or ""))
+    parts = page.path.strip("/").split("/")
+    if len(parts) == 2 and parts[0] == "apps" and parts[1]:
+        return parts[1]
+    return None
+
+
 async def get_app(client: GitHubClient) -> App:
+    """The app as `GET /app` shows it; only `id` is relied on (the schema requires little:
+    no slug, and the owner may be an enterprise, which has no login)."""
     data = await client.api.getitem("/app", jwt=client.app_jwt())
     owner = data.get("owner") or {}
+    slug = _slug(data)
+    app_id = int(data["id"])
     return App(
-        id=int(data["id"]),
-        slug=str(data["slug"]),
-        name=str(data.get("name") or data["slug"]),
-        owner=str(owner.get("login", "")),
-        owner_type=str(owner.get("type", "User")),
-        html_url=str(data.get("html_url", "")),
+        id=app_id,
+        slug=slug,
+        name=str(data.get("name") or slug or f"app {app_id}"),
+        owner=str(owner.get("login") or ""),
+        owner_type=str(owner.get("type") or "User"),
+        html_url=str(data.get("html_url") or ""),
         permissions=dict(data.get("permissions") or {}),
     )
 

@@ -440,6 +440,7 @@ async def test_a_run_command_in_a_pull_request_comment_is_passed_on(
         failed_only=failed_only,
         author=data["comment"]["user"]["login"],
         author_association="MEMBER",
+        comment_id=data["comment"]["id"],
     )
 
 

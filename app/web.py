@@ -96,7 +96,9 @@ def _lifecycle(role: str, workers: int) -> Callable[[web.Application], AsyncIter
 
 
 def _refuse(status: int, reason: str, *, unread: bool = False) -> web.Response:
-    log.info("webhook refused (%d): %s", status, reason)
+    # A warning, so that a flood of the same refusal is logged once per interval with a count
+    # (log_throttle), not once per request.
+    log.warning("webhook refused (%d): %s", status, reason)
     # Refused before its body was read: close the connection rather than drain 25 MB+.
     headers = {"Connection": "close"} if unread else None
     return web.json_response({"error": reason}, status=status, headers=headers)

@@ -30,6 +30,10 @@ REFUSAL_RETRY = 600.0
 _GITHUB_FAILURES = (GitHubException, OSError, TimeoutError, ValueError)
 
 
+def _uninstalled(event: sansio.Event) -> bool:
+    return event.event == "installation" and event.data.get("action") == "deleted"
+
+
 class OwnerGate:
     """`stop_jobs(installation_id, why)`: cancels an installation's queued and running jobs."""
 
@@ -96,10 +100,13 @@ class OwnerGate:
                 )
                 return f"installation {iid}: its account is unknown (GitHub could not say)"
             if account is None:
+                if _uninstalled(event):
+                    # Its account unknown (GitHub's schema lets the payload's be null) and
+                    # GitHub no longer has it: acting on an uninstall only stops its jobs.
+                    return None
                 return f"installation {iid} no longer exists on GitHub"
         if not self._allowed(account):
-            gone = event.event == "installation" and event.data.get("action") == "deleted"
-            await self._refuse(iid, account, already_gone=gone)
+            await self._refuse(iid, account, already_gone=_uninstalled(event))
             return f"installation {iid} is on {account}, which is not in ALLOWED_OWNERS"
         strangers = [owner for owner in named.owners if not self._allowed(owner)]
         if strangers:

@@ -319,3 +319,36 @@ async def test_an_allowed_installation_naming_another_owner_is_dropped_not_unins
     )
     assert world.github.check_runs(world.sample) == []
     assert world.store.refused_installations() == 0
+
+
+@pytest.mark.parametrize("allowed", [None, frozenset({"octo-org"})])
+async def test_an_uninstall_whose_account_is_null_stops_the_installations_jobs(
+    world: World, allowed: frozenset[str] | None
+) -> None:
+    """GitHub's schema lets `installation.account` be null. An uninstall saying so used to fail
+    with AttributeError (without ALLOWED_OWNERS) or be refused as "no longer exists on GitHub"
+    (with it): either way the installation's jobs went on."""
+    sample = world.sample
+    request = RunRequest(
+        repo_full_name=sample.full_name,
+        repo_id=sample.id,
+        installation_id=world.octo,
+        clone_url="http://127.0.0.1:1/octo-org/sample.git",
+        head_sha="b" * 40,
+        fetch_ref="refs/heads/main",
+        lane=f"{sample.id}:branch:main",
+        reason="push",
+    )
+    job = world.queue.enqueue(request, "tests").job
+    assert job is not None
+    await world.github.uninstall(world.octo)
+    delivery = world.sent(world.octo, "installation", "deleted")
+    data = json.loads(delivery.body)
+    data["installation"]["account"] = None
+    nulled = Delivery(delivery.delivery_id, delivery.event, json.dumps(data).encode())
+    await world.intake(allowed).process(nulled)
+    assert world.processed(nulled) == (True, None)
+    stopped = world.queue.get(job.id)
+    assert stopped is not None
+    assert stopped.state == FINISHED
+    assert world.store.installation(world.octo)[1] is False

@@ -351,4 +351,6 @@ async def test_an_uninstall_whose_account_is_null_stops_the_installations_jobs(
     stopped = world.queue.get(job.id)
     assert stopped is not None
     assert stopped.state == FINISHED
-    assert world.store.installation(world.octo)[1] is False
+    known = world.store.installation(world.octo)
+    assert known is not None
+    assert known[1] is False  # inactive

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from app.database import (
+    DatabaseError,
     PostgresDatabase,
     _pyformat,
     describe,
@@ -136,3 +137,35 @@ def test_nul_in_text_is_kept_as_a_replacement_character(
     else:
         assert stored == ["a\x00b", "c\x00", "plain"]  # SQLite keeps it as it is
     db.close()
+
+
+def test_a_writable_database_passes_the_write_probe_again_and_again(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    db = open_database(database_url, tmp_path)  # probed once on opening
+    db.check_writable()
+    db.check_writable()
+    assert [row["id"] for row in db.execute("SELECT id FROM health")] == [1]
+    db.close()
+
+
+def test_a_database_that_refuses_writes_fails_the_probe_with_one_line(postgres_url: str) -> None:
+    db = open_database(postgres_url, Path("/nonexistent"))
+    db.execute("SET default_transaction_read_only = on")  # as on a read-only replica
+    with pytest.raises(DatabaseError) as refused:
+        db.check_writable()
+    assert str(refused.value).startswith("DATABASE_URL: cannot be written: ")
+    assert "read-only transaction" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    db.close()
+
+
+def test_a_file_that_is_not_a_database_is_refused_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "conveyor.sqlite3"
+    path.write_bytes(b"not a database, whatever its name says" * 200)
+    with pytest.raises(DatabaseError) as refused:
+        open_database(None, tmp_path)
+    assert str(refused.value) == (
+        f"{path}: the database is corrupt (file is not a database); restore it from a backup,"
+        " or move it aside and Conveyor starts with an empty one"
+    )

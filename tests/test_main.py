@@ -115,3 +115,16 @@ def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line(pem: str, tmp_
         f"conveyor: cannot start: METRICS_PORT: cannot listen on 127.0.0.1:{port}: "
         "Address already in use"
     )
+
+
+def test_a_taken_port_stops_the_start_with_one_line(pem: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = start(settings(pem, tmp_path, HOST="127.0.0.1", PORT=str(port), WORKERS="1"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"conveyor: cannot start: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )

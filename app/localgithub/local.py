@@ -54,13 +54,14 @@ from app.localgithub.timeutil import now
 from app.localgithub.webhooks import encode
 
 # What Conveyor asks for. Issues read is what the issue_comment event needs (`/conveyor run`);
-# replying with a comment would need Issues or Pull requests write, which it does not ask for.
+# Pull requests write lets it answer a refused command on a pull request (a reaction), without
+# reaching plain issues.
 DEFAULT_PERMISSIONS: Mapping[str, str] = {
     "checks": "write",
     "contents": "read",
     "issues": "read",
     "metadata": "read",
-    "pull_requests": "read",
+    "pull_requests": "write",
 }
 DEFAULT_EVENTS: Sequence[str] = (
     "check_run",
@@ -651,6 +652,20 @@ class LocalGitHub:
         self._world.comments[comment.id] = comment
         await _settle(self._hub.events.issue_comment("created", comment, person))
         return self._world.comment(comment)
+
+    def add_collaborator(self, repo: Repository, login: str, role: str = "write") -> None:
+        """`login` gets `role` in the repository (admin, maintain, write, triage or read), as
+        `GET .../collaborators/{login}/permission` then shows it. Whatever their role,
+        comments say of them what `comment(author_association=...)` is told."""
+        if role not in ("admin", "maintain", "write", "triage", "read"):
+            raise ValueError(f"no such role: {role!r}")
+        self._world.account(login)
+        self._repo(repo).collaborators[login.lower()] = role
+
+    def reactions(self, comment: IssueComment) -> list[tuple[str, str]]:
+        """(content, login) of each reaction to the comment, oldest first."""
+        record = self._world.comments[comment.id]
+        return [(reaction.content, reaction.user.login) for reaction in record.reactions]
 
     def comments(self, target: PullRequest | Issue) -> list[IssueComment]:
         record, number = self._issue_target(target)

@@ -19,6 +19,7 @@ from aiohttp import web
 from app.localgithub import (
     api_apps,
     api_checks,
+    api_collaborators,
     api_protection,
     api_pulls,
     api_repos,
@@ -237,6 +238,7 @@ def build_application(hub: Hub) -> web.Application:
     application[HUB_KEY] = hub
     application.add_routes(api_apps.routes)
     application.add_routes(api_repos.routes)
+    application.add_routes(api_collaborators.routes)
     application.add_routes(api_checks.routes)
     application.add_routes(api_protection.routes)
     application.add_routes(api_pulls.routes)

@@ -123,6 +123,9 @@ class RepoRecord:
     parent_id: int | None = None
     created_installation_id: int | None = None
     next_number: int = 1
+    # Who may do what, beyond the owner (lowercase login -> admin, maintain, write, triage or
+    # read): what `GET .../collaborators/{username}/permission` answers from.
+    collaborators: dict[str, str] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -183,6 +186,15 @@ class CommentRecord:
     created_at: datetime
     updated_at: datetime
     app_id: int | None = None  # set when an app posted it (performed_via_github_app)
+    reactions: list[ReactionRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReactionRecord:
+    id: int
+    content: str  # +1, -1, laugh, confused, heart, hooray, rocket, eyes
+    user: Account
+    created_at: datetime
 
 
 @dataclass
@@ -329,6 +341,7 @@ class World:
         self._run_ids = _counter(5_000_000_001)
         self._issue_ids = _counter(2_000_000_001)
         self._comment_ids = _counter(1_500_000_001)
+        self._reaction_ids = _counter(160_000_001)
         self._ruleset_ids = _counter(7_100_001)
 
     # -- ids ---------------------------------------------------------------------------
@@ -356,6 +369,9 @@ class World:
 
     def next_issue_id(self) -> int:
         return next(self._issue_ids)
+
+    def next_reaction_id(self) -> int:
+        return next(self._reaction_ids)
 
     def next_comment_id(self) -> int:
         return next(self._comment_ids)

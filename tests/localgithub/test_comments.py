@@ -109,10 +109,13 @@ async def test_comments_api_and_its_permissions(
     await gh.comment(pr, "first")
     listed = await api.getitem(f"{REPO}/issues/{pr.number}/comments", oauth_token=token)
     assert [c["body"] for c in listed] == ["first"]
-    # Conveyor may read but not write: replying needs Issues or Pull requests write.
+    # An app that may only read may not write: replying needs Issues or Pull requests write.
+    reader = gh.register_app("reader", permissions={**DEFAULT_PERMISSIONS, "pull_requests": "read"})
+    reader_installation = await gh.install(reader, account="octo-org", repositories=[world.repo])
+    reader_token = await installation_token(api, reader, reader_installation)
     with pytest.raises(gidgethub.BadRequest) as caught:
         await api.post(
-            f"{REPO}/issues/{pr.number}/comments", data={"body": "on it"}, oauth_token=token
+            f"{REPO}/issues/{pr.number}/comments", data={"body": "on it"}, oauth_token=reader_token
         )
     assert (caught.value.status_code, caught.value.args[0]) == (
         403,

@@ -27,7 +27,7 @@ from app.report.insight import Comparison, ReportContext
 from app.report.model import CheckOutput
 from app.report.summary import SuiteOutcome, build_output
 from app.reporter import Reporter
-from app.suite.checkout import CheckoutError, Mirrors, borrow_objects_from
+from app.suite.checkout import CheckoutError, Deadline, Mirrors, borrow_objects_from
 from app.suite.plan import (
     CheckSpec,
     ConfigError,
@@ -322,6 +322,8 @@ class WorkerPool:
                 self.settings.refusal or "This Conveyor cannot run tests.",
             )
         started = time.monotonic()
+        # Every git step ends by the job's deadline (or its cancel), planning's own too.
+        deadline = Deadline.after(self.settings.job_timeout, cancel)
         run_log.section(f"Fetching {job.head_sha} ({job.fetch_ref})")
         try:
             await self.mirrors.checkout(
@@ -333,16 +335,19 @@ class WorkerPool:
                 ref=job.fetch_ref,
                 sha=job.head_sha,
                 workspace=workspace,
+                deadline=deadline,
             )
         except CheckoutError as error:
+            if cancel.is_set():
+                return cancelled_output(self.queue.get(job.id) or job)
             return CheckOutput(
-                "failure",
-                "Could not fetch the commit",
+                error.conclusion,
+                error.title,
                 f"Conveyor could not check out `{job.head_sha}` from `{job.repo_full_name}`:\n\n"
                 f"```\n{error}\n```",
             )
         run_log.line(f"Fetched in {time.monotonic() - started:.2f}s")
-        message = await self.mirrors.commit_message(str(job.repo_id), job.head_sha)
+        message = await self.mirrors.commit_message(str(job.repo_id), job.head_sha, deadline)
         marker = next((m for m in SKIP_MARKERS if m in message.lower()), None)
         if marker is not None:
             return CheckOutput(
@@ -365,9 +370,9 @@ class WorkerPool:
                     "\n\n".join(plan.notes) or "Conveyor found no tests in this commit.",
                 )
             return _not_configured(job.check_name)
+        trusted = await self._trust(job, token, run_log, deadline)
         remaining = max(1.0, self.settings.job_timeout - (time.monotonic() - started))
         spec = replace(spec, timeout=min(spec.timeout, remaining))
-        trusted = await self._trust(job, token, run_log)
         given = _secrets_for(spec, secrets, run_log, trusted=trusted)
         objects = self.mirrors.objects(str(job.repo_id))
         shown_at = str(objects)
@@ -390,12 +395,12 @@ class WorkerPool:
         if outcome.cancelled:
             current = self.queue.get(job.id)
             return cancelled_output(current or job)
-        context = await self._context(job, token, outcome)
+        context = await self._context(job, token, outcome, deadline)
         return build_output(
             replace(outcome, log_url=f"{self.reporter.details_url(job)}/log"), context
         )
 
-    async def _trust(self, job: Job, token: str, run_log: RunLog) -> bool:
+    async def _trust(self, job: Job, token: str, run_log: RunLog, deadline: Deadline) -> bool:
         """May this run have the repository's secrets and leave what it installs to later runs?
 
         Decided from facts, never from a field's absence: the commit must be on a branch of
@@ -409,7 +414,11 @@ class WorkerPool:
             trusted, why = False, "a pull request from a fork"
         else:
             branch = await self.mirrors.branch_holding(
-                key=str(job.repo_id), clone_url=job.clone_url, token=token, sha=job.head_sha
+                key=str(job.repo_id),
+                clone_url=job.clone_url,
+                token=token,
+                sha=job.head_sha,
+                deadline=deadline,
             )
             if branch is not None:
                 trusted, why = True, f"the commit is on the branch `{branch}`"
@@ -431,7 +440,9 @@ class WorkerPool:
         previous = self.queue.get(job.rerun_of) if job.rerun_of is not None else None
         return previous is not None and bool(previous.trusted)
 
-    async def _context(self, job: Job, token: str, outcome: SuiteOutcome) -> ReportContext:
+    async def _context(
+        self, job: Job, token: str, outcome: SuiteOutcome, deadline: Deadline
+    ) -> ReportContext:
         """Keep this run's results, and gather what it is compared with."""
         cases = outcome.results.cases if outcome.results else ()
         self.queue.record_results(job, [(c.node_id, c.outcome, c.time) for c in cases])
@@ -455,6 +466,7 @@ class WorkerPool:
                 token=token,
                 base_branch=job.base_branch,
                 sha=job.head_sha,
+                deadline=deadline,
             )
         return ReportContext(
             head_sha=job.head_sha,

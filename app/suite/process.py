@@ -55,7 +55,17 @@ async def run_command(
         cancel_wait = asyncio.ensure_future(cancel.wait()) if cancel else None
         if cancel_wait is not None:
             waits.add(cancel_wait)  # type: ignore[arg-type]
-        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait(
+                waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        except asyncio.CancelledError:
+            # The task itself is cancelled (the service stops, a job is abandoned): the command
+            # must not run on unwatched.
+            _kill_group(process.pid)
+            for wait in waits:
+                wait.cancel()
+            raise
         timed_out = not done
         cancelled = cancel_wait is not None and cancel_wait in done and waiter not in done
         if timed_out or cancelled:

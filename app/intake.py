@@ -15,12 +15,14 @@ from dataclasses import replace
 
 from gidgethub import GitHubException, sansio
 
+from app.github.comments import REFUSED, UNSURE, react
 from app.github.events import (
     CommentCommand,
     InstallationChange,
     pull_request_run,
     router,
 )
+from app.github.permissions import may_write
 from app.github.pulls import get_pull_request
 from app.owners import OwnerGate
 from app.queue import DEFAULT_CHECKS, QUEUED, RUNNING, Job, JobQueue
@@ -32,8 +34,9 @@ from app.suite.plan import check_names, plan_from_json
 
 log = logging.getLogger(__name__)
 
-# Who may start runs with a comment: people the repository trusts with its code. Others could
-# burn the machine's time at will.
+# Who may start runs with a comment: people the repository trusts with its code (others could
+# burn the machine's time at will). These associations say so; for any other GitHub's
+# permission API is asked (write or above).
 TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 UNINSTALLED = "The app was uninstalled from this account, so Conveyor stopped this run."
 
@@ -153,15 +156,11 @@ class Intake:
         return previous if previous is not None and previous.repo_id == request.repo_id else None
 
     async def comment_command(self, command: CommentCommand) -> None:
-        """`/conveyor run [failed]` on a pull request, from someone the repository trusts."""
-        if command.author_association not in TRUSTED:
-            log.info(
-                "%s#%s: %s (%s) may not run checks by comment",
-                command.repo_full_name,
-                command.pull_number,
-                command.author,
-                command.author_association,
-            )
+        """`/conveyor run [failed]` on a pull request, from someone who may write to the
+        repository; any other is answered with a reaction, not ignored in silence."""
+        allowed = await self._may_command(command)
+        if allowed is not True:
+            await self._answer(command, REFUSED if allowed is False else UNSURE)
             return
         try:
             pull = await get_pull_request(
@@ -177,8 +176,10 @@ class Intake:
                 command.pull_number,
                 error,
             )
+            await self._answer(command, UNSURE)
             return
         if pull.get("state") != "open":
+            await self._answer(command, UNSURE)  # a closed pull request's checks stay as they are
             return
         request = replace(pull_request_run(pull, command.installation_id, "comment"), rerun=True)
         for name in self.checks_for(request.repo_id, request.head_sha):
@@ -190,6 +191,62 @@ class Intake:
                     continue  # nothing failed: nothing to run again
             await self.enqueue(
                 replace(request, only_tests=only), name, rerun_of=last.id if last else None
+            )
+
+    async def _may_command(self, command: CommentCommand) -> bool | None:
+        """Whether the author may start runs: what the comment says of them, else GitHub's
+        permission API (a private member of the organisation shows as CONTRIBUTOR). None:
+        GitHub could not say."""
+        if command.author_association in TRUSTED:
+            return True
+        try:
+            allowed = await may_write(
+                self.reporter.gh,
+                command.repo_full_name,
+                command.installation_id,
+                command.author,
+            )
+        except (GitHubException, OSError, TimeoutError) as error:
+            log.warning(
+                "%s#%s: cannot tell whether %s may write (%s: %s); the command is not acted on",
+                command.repo_full_name,
+                command.pull_number,
+                command.author,
+                type(error).__name__,
+                error,
+            )
+            return None
+        if not allowed:
+            log.info(
+                "%s#%s: %s (%s) may not write to the repository, so may not run checks by comment",
+                command.repo_full_name,
+                command.pull_number,
+                command.author,
+                command.author_association,
+            )
+        return allowed
+
+    async def _answer(self, command: CommentCommand, content: str) -> None:
+        """A reaction on the comment saying it was not acted on; logged if GitHub refuses."""
+        try:
+            reacted = await react(
+                self.reporter.gh,
+                command.repo_full_name,
+                command.installation_id,
+                command.comment_id,
+                content,
+            )
+        except (GitHubException, OSError, TimeoutError) as error:
+            reacted, why = False, f"{type(error).__name__}: {error}"
+        else:
+            why = "the app lacks Pull requests: write"
+        if not reacted:
+            log.warning(
+                "%s#%s: could not answer %s's command with a reaction (%s)",
+                command.repo_full_name,
+                command.pull_number,
+                command.author,
+                why,
             )
 
     async def installation_changed(self, change: InstallationChange) -> None:

@@ -162,11 +162,15 @@ class LocalGitHub:
     def refused(self) -> list[CallRecord]:
         """Every call answered with a status >= 400, except git's credential-less first probe
         when the client's next git request to that repository brought credentials: that 401
-        is HTTP auth negotiation (git always asks anonymously first), not a refusal."""
+        is HTTP auth negotiation (git always asks anonymously first), not a refusal; nor is
+        the 404 of a user's permission in a repository, which is how GitHub says "no
+        collaborator"."""
         calls = self._hub.calls
         refused = []
         for index, call in enumerate(calls):
             if call.status < 400:
+                continue
+            if call.status == 404 and _PERMISSION_PATH.fullmatch(call.path):
                 continue
             if call.kind == "git" and call.status == 401 and call.auth == "none":
                 follow_up = next(
@@ -853,6 +857,9 @@ def _some(
     future: asyncio.Future[WebhookDelivery] | None,
 ) -> list[asyncio.Future[WebhookDelivery]]:
     return [future] if future is not None else []
+
+
+_PERMISSION_PATH = re.compile(r"/repos/[^/]+/[^/]+/collaborators/[^/]+/permission")
 
 
 def _git_repo(path: str) -> str:

@@ -28,7 +28,7 @@ SUITE = {
 }
 
 
-async def started(data_dir: Path, timeout: float = 60.0) -> Path:
+async def started(data_dir: Path, timeout: float = 120.0) -> Path:
     """The workspace of the run once its held test has started."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,7 +87,7 @@ async def test_killed_twice_the_failed_run_leaves_no_folders_behind(harness: Har
         marker.unlink()
         await harness.service.start()
 
-    [run] = await harness.completed(sha, timeout=60)
+    [run] = await harness.completed(sha, timeout=90)
 
     assert run.output.title == "Conveyor stopped while running these tests, twice"
     # What the killed process left (its workspace, its log) is gone once the run has ended.

@@ -38,8 +38,40 @@ LINGERING_TIME = 0.5
 # GitHub gives up on a delivery after 10 s: a body still arriving by then is not GitHub's, or
 # is no longer awaited. Without a deadline a slow sender holds the connection for ever.
 BODY_TIMEOUT = 10.0
+# Bodies above this size are read only while the large ones being read take at most
+# LARGE_BODIES bytes (see LargeBodies).
+LARGE_BODY = 1024 * 1024
+LARGE_BODIES = 4 * MAX_BODY
+
+
+class LargeBodies:
+    """The bytes of large webhook bodies being read at once, and their limit.
+
+    A signature can only be checked once the whole body is in memory, and anyone can send a
+    signature header: without a limit, a dozen forged 25 MB bodies took 300 MB. Bodies up to
+    LARGE_BODY (nearly every delivery: a push of many commits is tens of kB) are never held
+    back; larger ones share LARGE_BODIES bytes, and one that does not fit is answered 503 before
+    it is read (GitHub shows the delivery as failed, to be redelivered)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if size <= LARGE_BODY:
+            return True
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def give(self, size: int) -> None:
+        if size > LARGE_BODY:
+            self.used -= size
+
 
 SETTINGS = web.AppKey("settings", Settings)
+BODIES = web.AppKey("large bodies", LargeBodies)
 # Labels come from a header anyone can send: only these are counted by name.
 KNOWN_EVENTS = frozenset(
     {
@@ -63,6 +95,7 @@ def create_app(
     """The HTTP service; with `workers` (default: WORKERS) it also runs tests."""
     app = web.Application(client_max_size=MAX_BODY, handler_args={"lingering_time": LINGERING_TIME})
     app[SETTINGS] = settings
+    app[BODIES] = LargeBodies(LARGE_BODIES)
     app[TASKS] = set()
     app.cleanup_ctx.append(_lifecycle(role, settings.workers if workers is None else workers))
     app.router.add_post("/webhook", webhook)
@@ -113,7 +146,6 @@ async def webhook(request: web.Request) -> web.Response:
 
 
 async def _webhook(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
     headers = request.headers
     # Before the body is read: a request that cannot be a delivery costs no memory.
     # gidgethub falls back to the SHA-1 signature; GitHub always sends SHA-256, so require it.
@@ -121,6 +153,20 @@ async def _webhook(request: web.Request) -> web.Response:
         return _refuse(401, "missing X-Hub-Signature-256", unread=True)
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _refuse(413, "payload too large", unread=True)
+    # GitHub always says how long; a body that does not may be as long as any.
+    size = MAX_BODY if request.content_length is None else request.content_length
+    bodies = request.app[BODIES]
+    if not bodies.take(size):
+        return _refuse(503, "too many large deliveries at once; try again", unread=True)
+    try:
+        return await _read_webhook(request)
+    finally:
+        bodies.give(size)
+
+
+async def _read_webhook(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    headers = request.headers
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
             body = await request.read()

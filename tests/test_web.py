@@ -278,3 +278,27 @@ async def test_json_nested_too_deeply_is_400(service: Service) -> None:
         400,
         {"error": "body is JSON nested too deeply to be a webhook payload"},
     )
+
+
+async def test_large_bodies_beyond_the_budget_are_503_before_being_read(service: Service) -> None:
+    # Four forged 25 MB bodies being sent fill the budget for large bodies (the server's
+    # "100 Continue" says that the handler is reading the body)...
+    large = (
+        "X-GitHub-Event: push\r\nX-GitHub-Delivery: d\r\nX-Hub-Signature-256: sha256=00\r\n"
+        "Content-Length: 26214400\r\n"
+    )
+    host, port = service.url.removeprefix("http://").split(":")
+    held = [await asyncio.open_connection(host, int(port)) for _ in range(4)]
+    for reader, writer in held:
+        writer.write(
+            f"POST /webhook HTTP/1.1\r\nHost: {host}\r\n{large}Expect: 100-continue\r\n\r\n".encode()
+        )
+        assert await asyncio.wait_for(reader.readline(), 10) == b"HTTP/1.1 100 Continue\r\n"
+        writer.write(b'{"a": "')
+    # ... so a fifth is refused before it is read,
+    assert await raw_post(service, large) == b"HTTP/1.1 503 Service Unavailable\r\n"
+    # while deliveries of the usual size are not held back.
+    body = json.dumps(load("push.with-new-branch.json")).encode()
+    assert (await service.post(body, delivery="small"))[0] == 202
+    for _, writer in held:
+        writer.close()

@@ -23,6 +23,7 @@ def guarded_runner(
     *,
     handle_signals: bool = False,
     shutdown_timeout: float = 60.0,
+    keepalive_timeout: float = KEEPALIVE_TIMEOUT,
 ) -> web.AppRunner:
     """An AppRunner whose requests are seen by `guard` (which tells idle connections from busy
     ones) and whose idle connections close after KEEPALIVE_TIMEOUT."""
@@ -32,7 +33,7 @@ def guarded_runner(
         handle_signals=handle_signals,
         shutdown_timeout=shutdown_timeout,
         access_log=None,
-        keepalive_timeout=KEEPALIVE_TIMEOUT,
+        keepalive_timeout=keepalive_timeout,
     )
 
 

@@ -25,6 +25,7 @@ from app.http_limits import (
 from app.http_server import guarded_runner
 
 LIMIT = 20
+KEEPALIVE = 0.5
 
 
 def test_the_soft_open_files_limit_is_raised_to_the_hard_one() -> None:
@@ -85,7 +86,7 @@ async def served() -> AsyncIterator[Served]:
     app.router.add_get("/", hello)
     app.router.add_get("/hold", hold)
     guard = ConnectionGuard(LIMIT)
-    runner = guarded_runner(app, guard)
+    runner = guarded_runner(app, guard, keepalive_timeout=KEEPALIVE)
     await runner.setup()
     site = GuardedSite(runner, "127.0.0.1", 0, guard)
     await site.start()
@@ -128,3 +129,20 @@ async def test_when_every_connection_is_busy_a_new_one_is_answered_503(served: S
     writer.close()
     with contextlib.suppress(ConnectionError):
         await writer.wait_closed()
+
+
+async def test_idle_connections_and_unfinished_headers_are_closed_after_the_keepalive(
+    served: Served,
+) -> None:
+    idle_reader, idle = await served.connect()
+    slow_reader, slow = await served.connect()
+    slow.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and the rest never comes
+    # A reused connection too: its timer starts again after each answer.
+    used_reader, used = await served.connect()
+    used.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert await used_reader.readline() == b"HTTP/1.1 200 OK\r\n"
+    for reader in (idle_reader, slow_reader, used_reader):
+        await asyncio.wait_for(reader.read(), 30)  # until the server closes it
+        assert reader.at_eof()
+    for writer in (idle, slow, used):
+        writer.close()

@@ -553,6 +553,15 @@ class JobQueue:
         except self.db.write_errors as error:
             raise QueueWriteError(str(error)) from error
 
+    def forget_logs(self, finished_before: float) -> None:
+        """Drop the logs of runs finished before `finished_before` (a time): capped as each
+        is, they would still add up without end. Verdicts and results stay."""
+        self.db.execute(
+            "DELETE FROM job_logs WHERE job_id IN"
+            " (SELECT id FROM jobs WHERE state = ? AND finished_at < ?)",
+            (FINISHED, finished_before),
+        )
+
     def read_log(self, job_id: int, offset: int = 0) -> tuple[bytes, int]:
         """The current attempt's log from `offset` on, and the size of all of its output.
 

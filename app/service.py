@@ -107,6 +107,7 @@ class Service:
                     refusal=refusal,
                     secrets_file=settings.secrets_file,
                     log_limit=settings.log_limit_kb * 1024,
+                    log_retention=settings.log_retention_days * 86400.0,
                 ),
                 gh=gh,
                 queue=queue,

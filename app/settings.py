@@ -42,6 +42,8 @@ class Settings:
     job_disk_mb: int = 10 * 1024
     # A run's log is capped at this many kB, its head and tail kept (on disk and in the database).
     log_limit_kb: int = 16 * 1024
+    # Days a finished run's log is kept in the database (its verdict and results stay).
+    log_retention_days: int = 90
     allow_unsandboxed: bool = False
     private_key_path: Path | None = None
     # PostgreSQL, shared by web and worker processes; None: SQLite in the data folder.
@@ -97,6 +99,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "JOB_DISK_MB", default=10 * 1024, low=16, high=1024 * 1024 * 1024
         ),
         log_limit_kb=_integer(env, "LOG_LIMIT_KB", default=16 * 1024, low=64, high=1024 * 1024),
+        log_retention_days=_integer(env, "LOG_RETENTION_DAYS", default=90, low=1, high=36500),
         allow_unsandboxed=_boolean(env, "ALLOW_UNSANDBOXED"),
         private_key_path=(
             Path(env["GITHUB_PRIVATE_KEY_PATH"]).resolve()

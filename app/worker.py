@@ -70,6 +70,8 @@ class WorkerSettings:
     secrets_file: Path | None = None
     # A run's log is capped at this many bytes (head and tail kept), on disk and in the database.
     log_limit: int = 16 * 1024 * 1024
+    # Seconds a finished run's log is kept in the database.
+    log_retention: float = 90 * 86400.0
 
 
 class WorkerPool:
@@ -147,7 +149,8 @@ class WorkerPool:
 
     async def _watch(self) -> None:
         """Cancels asked for by other processes, and jobs taken over by one (this process
-        was taken for dead): both stop here. Now and then, folders of runs that ended."""
+        was taken for dead): both stop here. Now and then, folders of runs that ended, and
+        logs older than LOG_RETENTION_DAYS."""
         swept = time.monotonic()
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
@@ -155,8 +158,9 @@ class WorkerPool:
                 swept = time.monotonic()
                 try:
                     self._remove_leftovers()
+                    self.queue.forget_logs(time.time() - self.settings.log_retention)
                 except Exception:
-                    log.exception("cannot remove the folders of ended runs")
+                    log.exception("cannot remove what ended runs left")
             if not self._running:
                 continue
             try:

@@ -701,6 +701,24 @@ def test_each_attempt_has_its_own_log(queue: JobQueue) -> None:
     assert queue.read_log(job.id) == (b"attempt 2\nmore\n", 15)
 
 
+def test_logs_of_runs_finished_long_ago_are_forgotten_and_their_verdicts_kept(
+    queue: JobQueue,
+) -> None:
+    old, recent, running = (new_job(queue, request(sha, lane=sha)) for sha in (SHA_A, SHA_B, SHA_C))
+    for job in (old, recent, running):
+        queue.append_log(job.id, 0, b"log\n", attempt=0)
+    finish(queue, old)
+    finish(queue, recent)
+    queue.db.execute("UPDATE jobs SET finished_at = 1000 WHERE id = ?", (old.id,))
+    queue.forget_logs(finished_before=2000)
+    assert queue.read_log(old.id) == (b"", 0)
+    assert queue.read_log(recent.id) == (b"log\n", 4)
+    assert queue.read_log(running.id) == (b"log\n", 4)
+    kept = queue.get(old.id)
+    assert kept is not None
+    assert kept.conclusion == "success"
+
+
 def test_binary_log_bytes_survive(queue: JobQueue) -> None:
     job = new_job(queue, request())
     data = bytes(range(256)) * 4

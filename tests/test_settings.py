@@ -293,9 +293,11 @@ def test_the_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch)
     assert settings.workers == 3
 
 
-def test_the_log_limit_is_in_kb_with_a_floor() -> None:
+def test_the_log_limit_is_in_kb_with_a_floor_and_logs_are_kept_90_days() -> None:
     assert load_settings(env()).log_limit_kb == 16 * 1024
     assert load_settings(env(LOG_LIMIT_KB="64")).log_limit_kb == 64
     assert refusal(env(LOG_LIMIT_KB="10")) == (
         "LOG_LIMIT_KB: must be between 64 and 1048576, got 10"
     )
+    assert load_settings(env()).log_retention_days == 90
+    assert load_settings(env(LOG_RETENTION_DAYS="7")).log_retention_days == 7

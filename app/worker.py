@@ -270,7 +270,11 @@ class WorkerPool:
                     self.queue.trim_log(job.id, job.attempts, run_log.head_end, run_log.kept_from)
                     trimmed = run_log.kept_from
             except (OSError, QueueWriteError) as error:
-                log.warning("job %s: log not copied to the database yet: %s", job.id, error)
+                if done.is_set():
+                    # The run's folder goes next: the page shows what the database has.
+                    log.warning("job %s: the end of its log is lost: %s", job.id, error)
+                else:
+                    log.warning("job %s: log not copied to the database yet: %s", job.id, error)
             if done.is_set():
                 return
 

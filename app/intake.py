@@ -199,6 +199,8 @@ class Intake:
         GitHub could not say."""
         if command.author_association in TRUSTED:
             return True
+        if not command.author:
+            return False  # `comment.user` is nullable (a deleted account): no one to ask about
         try:
             allowed = await may_write(
                 self.reporter.gh,

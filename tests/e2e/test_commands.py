@@ -73,6 +73,17 @@ async def test_a_writer_shown_as_contributor_runs_checks_and_others_are_answered
     # The answer comes once the command was decided on: nothing more was started.
     assert len(harness.runs(sha)) == 2
     assert all(run.status == "completed" for run in harness.runs(sha))
+
+    # A command on a closed pull request, even from a member, has nothing to run: 😕.
+    await github.close_pull_request(pull)
+    moot = await github.comment(pull, "/conveyor run", author_association="MEMBER")
+    await until(
+        "the answer to the command on a closed pull request",
+        lambda: github.reactions(moot) == [("confused", "conveyor[bot]")],
+        harness,
+    )
+    assert len(harness.runs(sha)) == 2
+
     log = harness.service.log()
     assert "drive-by (NONE) may not write to the repository" in log
     assert "triager (CONTRIBUTOR) may not write to the repository" in log

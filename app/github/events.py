@@ -215,16 +215,26 @@ router.add(_check_run, "check_run", action="rerequested")
 router.add(_check_run, "check_run", action="requested_action")
 
 
+def _full_names(repositories: Any) -> tuple[str, ...]:
+    """The names of the listed repositories. GitHub's schema does not require `full_name` of
+    each (of `repositories_removed`): one without it is left out, not the whole event."""
+    return tuple(
+        repo["full_name"]
+        for repo in repositories or ()
+        if isinstance(repo, dict) and isinstance(repo.get("full_name"), str)
+    )
+
+
 async def _installation(event: sansio.Event, sink: Sink) -> None:
     installation = event.data["installation"]
     data = event.data
     if event.event == "installation":
-        repos = tuple(r["full_name"] for r in data.get("repositories") or ())
+        repos = _full_names(data.get("repositories"))
         gone = data.get("action") == "deleted"
         added, removed = ((), repos) if gone else (repos, ())
     else:
-        added = tuple(r["full_name"] for r in data.get("repositories_added") or ())
-        removed = tuple(r["full_name"] for r in data.get("repositories_removed") or ())
+        added = _full_names(data.get("repositories_added"))
+        removed = _full_names(data.get("repositories_removed"))
     await sink.installation_changed(
         InstallationChange(
             installation_id=int(installation["id"]),

@@ -171,3 +171,25 @@ async def test_an_installation_whose_account_is_null_is_still_acted_on(
     assert change.account == ""
     assert change.action == f"{event}.{data['action']}"
     assert named_accounts(data).installation is None
+
+
+@pytest.mark.parametrize(
+    ("event", "index", "example"),
+    INSTALLATIONS,
+    ids=[i for i, item in zip(IDS, EXAMPLES, strict=True) if item[0].startswith("installation")],
+)
+async def test_a_listed_repository_without_its_full_name_is_left_out_not_the_event(
+    event: str, index: int, example: dict[str, Any]
+) -> None:
+    """The schema of `repositories_removed` (and its like) does not require `full_name`."""
+    data = copy.deepcopy(example)
+    lists = [
+        key
+        for key in ("repositories", "repositories_added", "repositories_removed")
+        if data.get(key)
+    ]
+    for key in lists:
+        data[key] = [{"id": 1}, *data[key]]
+    [change] = (await dispatch(event, data, STRANGER)).installations
+    named = (*change.repositories_added, *change.repositories_removed)
+    assert named == tuple(repo["full_name"] for key in lists for repo in example[key])

@@ -37,6 +37,7 @@ from app.github.protection import (
     NotInstalled,
     NotPermitted,
     Outcome,
+    ProtectionError,
     Repository,
     RequiredCheck,
     check_branch,
@@ -126,6 +127,9 @@ async def _protect(
             "GITHUB_APP_ID and the private key",
             file=err,
         )
+        return 1
+    except ProtectionError as error:
+        print(f"{PROG}: {error}", file=err)
         return 1
     web = web_url(settings.api_url)
     try:

@@ -382,3 +382,14 @@ async def test_an_app_without_a_slug_is_named_from_its_page_or_the_apps_list(
     assert "Traceback" not in result.stderr
     assert "may not change the branch protection of main in octo/hello" in result.stderr
     assert f"{gh.url}/organizations/octo/settings/apps\n" in result.stderr
+
+
+async def test_an_answer_to_get_app_that_is_no_app_is_one_line(world: World) -> None:
+    """The schema of `GET /app`'s answer is nullable; without an `id` there is nothing to pin
+    the checks to: one line, no traceback."""
+    world.gh.inject_fault("GET", r"^/app$", 200, body={"name": "Conveyor"}, times=1)
+    result = await world.protect("octo/hello")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("conveyor protect: GitHub's GET /app answered "), result.stderr
+    assert "not an app" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

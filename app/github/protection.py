@@ -144,6 +144,9 @@ async def get_app(client: GitHubClient) -> App:
     """The app as `GET /app` shows it; only `id` is relied on (the schema requires little:
     no slug, and the owner may be an enterprise, which has no login)."""
     data = await client.api.getitem("/app", jwt=client.app_jwt())
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        # The schema of the answer is nullable, and `id` is all this needs of it.
+        raise ProtectionError(f"GitHub's GET /app answered {str(data)[:200]!r}, not an app")
     owner = data.get("owner") or {}
     slug = _slug(data)
     app_id = int(data["id"])

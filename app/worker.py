@@ -36,7 +36,7 @@ from app.suite.plan import (
     plan_from_json,
     plan_to_json,
 )
-from app.suite.planner import make_plan
+from app.suite.planning_process import Planner
 from app.suite.runlog import Masker, RunLog
 from app.suite.runner import Runner
 from app.suite.sandbox import Mount
@@ -94,6 +94,8 @@ class WorkerPool:
         self.intake = intake
         self.runner = runner
         self.mirrors = Mirrors(settings.data_dir / "mirrors")
+        # Plans in a child process, bounded in time and memory, off the event loop.
+        self.planner = Planner()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running: dict[int, asyncio.Event] = {}
@@ -115,6 +117,7 @@ class WorkerPool:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self.planner.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -494,7 +497,7 @@ class WorkerPool:
             if stored is None:
                 available = [i.version for i in self.runner.interpreters] if self.runner else []
                 try:
-                    plan = make_plan(workspace, available)
+                    plan = await self.planner.plan(workspace, available)
                 except ConfigError as error:
                     stored = self.queue.save_plan(
                         job.repo_id, job.head_sha, None, str(error), DEFAULT_CHECKS

@@ -51,6 +51,9 @@ Rules:
 - `timeout` is a positive number of seconds; a check's own overrides the top-level one.
 - `env` maps variable names to strings (quote numbers and booleans).
 - `network` is true or false; `secrets` is a list of variable names.
+- No text holds a NUL character, no number is beyond 64 bits (MAX_NUMBER), and nothing is nested
+  deeper than MAX_DEPTH. In YAML, at most MAX_ALIASES aliases, and at most MAX_VALUES values
+  with every alias expanded (a few hundred bytes of aliases of aliases can stand for billions).
 
 Every mistake is a ConfigError with the file, the line of the offending key or value, what is
 wrong and what is allowed; it becomes a failed check run whose summary points there.
@@ -105,6 +108,14 @@ _SYNONYMS = {
     "versions": "python",
     "timeout-minutes": "timeout",
 }
+# Bounds on what a configuration may be, far beyond any real one (which has tens of values, four
+# levels deep), checked before anything walks it: a repository's file must not make the planner
+# recurse, loop or allocate without end.
+MAX_DEPTH = 32
+MAX_ALIASES = 100
+MAX_VALUES = 100_000
+MAX_NUMBER = 2**63 - 1
+MAX_TIMEOUT = 10**9  # seconds (31 years): a bound, not a limit anyone meets
 _PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")  # "3.12", or exactly "3.12.1"
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -137,6 +148,7 @@ def load_config(root: Path) -> Plan | None:
     if in_toml:
         assert isinstance(tool, Mapping)
         document = _Document(PYPROJECT, "tool.conveyor", _toml_locator(text), "table")
+        _plain_values(tool["conveyor"], document)
         return _plan(root, tool["conveyor"], document, TOML_ORIGIN)
     if yaml_text is not None:
         return _load_yaml(root, yaml_text)
@@ -365,6 +377,12 @@ def _timeout(data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document, defau
             f"`{doc.name((*at, 'timeout'))}` must be a positive number of seconds, not "
             f"{excerpt(shown) if shown is not None else _describe(value)}.",
         )
+    if value > MAX_TIMEOUT:
+        # float() of a longer integer overflows; no check runs for more than 31 years anyway.
+        raise doc.error(
+            (*at, "timeout"),
+            f"`{doc.name((*at, 'timeout'))}` is too large: at most {MAX_TIMEOUT} seconds.",
+        )
     return float(value)
 
 
@@ -555,6 +573,7 @@ def _find_key(lines: Sequence[str], start: int, key: str) -> int | None:
 
 def _load_yaml(root: Path, text: str) -> Plan:
     try:
+        _yaml_shape(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -575,7 +594,91 @@ def _load_yaml(root: Path, text: str) -> Plan:
         raise ConfigError(YAML_FILE, None, "is empty: it needs `checks`, each with its `run`.")
     _no_duplicate_keys(node)
     document = _Document(YAML_FILE, "", _yaml_locator(node), "mapping")
+    _plain_values(data, document)
     return _plan(root, data, document, YAML_FILE)
+
+
+_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _yaml_shape(text: str) -> None:
+    """Refuse a YAML document nested deeper than MAX_DEPTH, with more than MAX_ALIASES aliases,
+    or more than MAX_VALUES values once its aliases are expanded, from the parser's events: no
+    tree is built and nothing recurses, so the check itself is bounded by the text's size."""
+    depth = aliases = values = 0
+    opened: list[tuple[str | None, int]] = []  # the open collections: anchor, values before it
+    sizes: dict[str, int] = {}  # anchor → how many values it stands for, expanded
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        if isinstance(event, _OPENING):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(
+                    YAML_FILE, line, f"is nested too deeply here: more than {MAX_DEPTH} levels."
+                )
+            opened.append((event.anchor, values))
+            values += 1
+        elif isinstance(event, _CLOSING):
+            depth -= 1
+            anchor, before = opened.pop()
+            if anchor is not None:
+                sizes[anchor] = values - before
+        elif isinstance(event, yaml.ScalarEvent):
+            values += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ConfigError(
+                    YAML_FILE,
+                    line,
+                    f"has more than {MAX_ALIASES} aliases (`*name`); Conveyor reads at most "
+                    f"{MAX_ALIASES}. Is it a YAML alias bomb?",
+                )
+            values += sizes.get(str(event.anchor), 1)
+        if values > MAX_VALUES:
+            raise ConfigError(
+                YAML_FILE,
+                line,
+                f"stands for more than {MAX_VALUES} values once its aliases are expanded; "
+                "Conveyor reads at most that many. Is it a YAML alias bomb?",
+            )
+
+
+def _plain_values(data: Any, doc: _Document) -> None:
+    """Refuse text with a NUL character (no command, variable or name can hold one: the
+    kernel cuts at it) and numbers beyond 64 bits, wherever they are, with their line.
+    Iterative, and each collection once: aliases make the data a graph, not a tree."""
+    pending: list[tuple[tuple[Key, ...], Any]] = [((), data)]
+    seen: set[int] = set()
+    while pending:
+        at, value = pending.pop()
+        if isinstance(value, Mapping | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, item in items:
+                place = (*at, key if isinstance(key, str | int) else str(key))
+                if isinstance(key, str) and "\0" in key:
+                    raise doc.error(
+                        place, f"`{doc.name(at)}` has a key with a NUL character (\\0)."
+                    )
+                pending.append((place, item))
+        elif isinstance(value, str) and "\0" in value:
+            raise doc.error(
+                at,
+                f"`{doc.name(at)}` holds a NUL character (\\0): no command, variable or name "
+                "can hold one.",
+            )
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+            raise doc.error(
+                at,
+                f"`{doc.name(at)}` is a number of {len(str(abs(value)))} digits; Conveyor reads "
+                f"numbers up to {MAX_NUMBER}.",
+            )
 
 
 def _no_duplicate_keys(node: yaml.Node, seen_nodes: set[int] | None = None) -> None:

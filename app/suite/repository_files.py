@@ -26,7 +26,7 @@ import os
 import re
 import reprlib
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,15 @@ _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # A name that cannot be there: treated as absent rather than as an error of Conveyor's.
 _ABSENT_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG})
+
+
+def _told_nobody(relative: str) -> None:
+    pass
+
+
+# Told the name of each file that is there before it is opened for reading. The planning process sets it to
+# tell its parent, so that a planner killed for time or memory is reported naming its file.
+reading: Callable[[str], None] = _told_nobody
 
 OUTSIDE = "outside"
 NOT_REGULAR = "not a regular file"
@@ -234,6 +243,7 @@ def _open_regular(root: Path, relative: str, limit: int) -> Iterator[int | None]
         if found is None:
             yield None
             return
+        reading(relative)
         # Checked before opening: opening a device or a FIFO can itself do something.
         if not stat.S_ISREG(found.mode):
             raise _not_regular(relative, found.mode)

@@ -307,7 +307,9 @@ class _CheckRun:
         self, interpreter: Interpreter
     ) -> tuple[Path | None, SuiteOutcome | None]:
         spec = self.spec
-        key = environment_key(
+        # In a thread: the dependency files are hashed whole (up to 256 MB each).
+        key = await asyncio.to_thread(
+            environment_key,
             python=str(interpreter.executable),
             install=spec.install,
             env=spec.env,
@@ -407,7 +409,8 @@ class _CheckRun:
             self.read_tool_output(command)
             if result.returncode != 0 or result.timed_out or result.cancelled or result.limit:
                 break
-        results, report_error, coverage = self.reports()
+        # In a thread: the reports are the tests' files, up to 64 MB each to parse.
+        results, report_error, coverage = await asyncio.to_thread(self.reports)
         if results is None and self.tool_results:
             results = TestResults(tuple(self.tool_results))  # python -m unittest
         if coverage is None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.report import junit
-from app.report.junit import ReportError, parse_junit
+from app.report.junit import MAX_ELEMENTS, ReportError, parse_junit, parse_junit_bytes
 from app.report.junit import TestCase as Case  # aliased: pytest would try to collect Test*
 from app.report.junit import TestResults as Results
 from tests.report.pytest_samples import write_project
@@ -285,3 +285,17 @@ def test_a_report_over_the_size_limit_raises_report_error(
 def test_node_id_without_file_falls_back_to_classname() -> None:
     assert Case("pkg.mod.TestX", "test_y", "passed", 0.0).node_id == "pkg.mod.TestX::test_y"
     assert Case("", "test_y", "passed", 0.0).node_id == "test_y"
+
+
+def test_a_report_of_too_many_elements_is_refused_without_building_it() -> None:
+    # 64 MB of `<testcase/>` was 20 s and 1.7 GB as one tree, in the service process.
+    data = b"<r>" + b"<testcase/>" * (MAX_ELEMENTS + 1) + b"</r>"
+    with pytest.raises(ReportError, match="more than 1000000 XML elements"):
+        parse_junit_bytes(data, "junit-0.xml")
+
+
+def test_cases_read_as_a_stream_are_all_there() -> None:
+    data = b'<testsuite><testcase name="a"/><x><testcase name="b"><failure message="m"/>'
+    data += b"</testcase></x></testsuite>"
+    cases = parse_junit_bytes(data, "junit-0.xml").cases
+    assert [(c.name, c.outcome) for c in cases] == [("a", "passed"), ("b", "failed")]

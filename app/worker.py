@@ -108,6 +108,7 @@ class WorkerPool:
             for n in range(self.settings.workers)
         ]
         if self.settings.workers:
+            self.planner.prepare()
             self._tasks.append(asyncio.create_task(self._watch(), name="worker-watch"))
             self._tasks.append(asyncio.create_task(self._listen(), name="worker-listen"))
 

@@ -82,8 +82,12 @@ class Planner:
         finally:
             _kill(process.pid)  # whatever happened, it is done with (it starts nothing)
             # The next one starts once this answer is in: not competing with it for a core.
-            if self._spare is None:
-                self._spare = asyncio.ensure_future(self._start())
+            self.prepare()
+
+    def prepare(self) -> None:
+        """Start the spare now (on a running event loop): the first commit need not wait."""
+        if self._spare is None:
+            self._spare = asyncio.ensure_future(self._start())
 
     def close(self) -> None:
         spare, self._spare = self._spare, None

@@ -51,8 +51,9 @@ def _told_nobody(relative: str) -> None:
     pass
 
 
-# Told the name of each file that is there before it is opened for reading. The planning process sets it to
-# tell its parent, so that a planner killed for time or memory is reported naming its file.
+# Told the name of each file that is there before it is opened for reading. The planning process
+# sets it to tell its parent, so that a planner killed for time or memory is reported naming
+# its file.
 reading: Callable[[str], None] = _told_nobody
 
 OUTSIDE = "outside"

@@ -290,9 +290,8 @@ async def test_large_bodies_beyond_the_budget_are_503_before_being_read(service:
     host, port = service.url.removeprefix("http://").split(":")
     held = [await asyncio.open_connection(host, int(port)) for _ in range(4)]
     for reader, writer in held:
-        writer.write(
-            f"POST /webhook HTTP/1.1\r\nHost: {host}\r\n{large}Expect: 100-continue\r\n\r\n".encode()
-        )
+        request = f"POST /webhook HTTP/1.1\r\nHost: {host}\r\n{large}Expect: 100-continue\r\n\r\n"
+        writer.write(request.encode())
         assert await asyncio.wait_for(reader.readline(), 10) == b"HTTP/1.1 100 Continue\r\n"
         writer.write(b'{"a": "')
     # ... so a fifth is refused before it is read,

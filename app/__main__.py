@@ -43,15 +43,25 @@ def serve(role: str = "serve") -> int:
     open_files, _ = raise_open_files()
     guard = ConnectionGuard(connection_limit(open_files))
     app = create_app(settings, role=role, workers=settings.workers if role == "serve" else 0)
-    print(
-        f"Conveyor {role} listening on http://{settings.host}:{settings.port} "
-        f"(GitHub API {settings.api_url}, public URL {settings.public_url}; "
-        f"{guard.limit} connections at most, {open_files} open files)",
-        flush=True,
-    )
+
+    def announce() -> None:
+        print(
+            f"Conveyor {role} listening on http://{settings.host}:{settings.port} "
+            f"(GitHub API {settings.api_url}, public URL {settings.public_url}; "
+            f"{guard.limit} connections at most, {open_files} open files)",
+            flush=True,
+        )
+
     try:
         # In-flight webhooks take milliseconds; running jobs are taken back after a restart.
-        run(app, host=settings.host, port=settings.port, guard=guard, shutdown_timeout=5.0)
+        run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            guard=guard,
+            shutdown_timeout=5.0,
+            on_listening=announce,
+        )
     except DatabaseError as error:
         print(f"conveyor: cannot start: {error}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -38,11 +39,19 @@ def guarded_runner(
 
 
 def run(
-    app: web.Application, *, host: str, port: int, guard: ConnectionGuard, shutdown_timeout: float
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    guard: ConnectionGuard,
+    shutdown_timeout: float,
+    on_listening: Callable[[], None] = lambda: None,
 ) -> None:
-    """Serve until a signal; what the application's startup raises is raised here."""
+    """Serve until a signal; what the application's startup raises is raised here.
+    `on_listening` is called once the startup (the database's check) is done and the port taken,
+    so that "listening" is never said by a service that is about to refuse to start."""
     loop = asyncio.new_event_loop()
-    main = loop.create_task(_serve(app, host, port, guard, shutdown_timeout))
+    main = loop.create_task(_serve(app, host, port, guard, shutdown_timeout, on_listening))
     try:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(main)
@@ -61,12 +70,18 @@ def run(
 
 
 async def _serve(
-    app: web.Application, host: str, port: int, guard: ConnectionGuard, shutdown_timeout: float
+    app: web.Application,
+    host: str,
+    port: int,
+    guard: ConnectionGuard,
+    shutdown_timeout: float,
+    on_listening: Callable[[], None],
 ) -> None:
     runner = guarded_runner(app, guard, handle_signals=True, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
         await GuardedSite(runner, host, port, guard).start()
+        on_listening()
         await asyncio.Event().wait()  # until a signal raises GracefulExit
     finally:
         await runner.cleanup()

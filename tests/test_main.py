@@ -99,6 +99,7 @@ def test_an_unreachable_database_stops_the_start_without_showing_its_password(
     assert result.returncode == 2
     assert "conveyor: cannot start: cannot connect to DATABASE_URL" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+    assert "listening" not in result.stdout
 
 
 def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line(pem: str, tmp_path: Path) -> None:
@@ -125,6 +126,32 @@ def test_a_taken_port_stops_the_start_with_one_line(pem: str, tmp_path: Path) ->
         result = start(settings(pem, tmp_path, HOST="127.0.0.1", PORT=str(port), WORKERS="1"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+    assert "listening" not in result.stdout
     assert result.stderr.splitlines()[-1] == (
         f"conveyor: cannot start: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
+
+
+def test_listening_is_said_once_the_port_is_taken_and_answers(pem: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = settings(pem, tmp_path, HOST="127.0.0.1", PORT=str(port), WORKERS="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(f"Conveyor serve listening on http://127.0.0.1:{port} "), line
+        # Said after the site started: the port answers now, not some time later.
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -72,6 +72,7 @@ def start_once(
 def assert_one_line(result: subprocess.CompletedProcess[str], database: Path, why: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert "listening" not in result.stdout, result.stdout  # said only once the check is passed
     [line] = result.stderr.splitlines()
     assert line.startswith(f"conveyor: cannot start: {database}: "), line
     assert why in line, line

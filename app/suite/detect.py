@@ -33,6 +33,7 @@ from app.suite.hatch import hatch_recipe
 from app.suite.nox import nox_recipe
 from app.suite.pip import pip_recipe
 from app.suite.plan import CheckSpec, Plan
+from app.suite.pre_commit import PRE_COMMIT_CONFIG, pre_commit_check
 from app.suite.project import (
     Project,
     existing_dependency_files,
@@ -41,12 +42,10 @@ from app.suite.project import (
     setup_call_kwargs,
     table,
 )
-from app.suite.recipe import PIP_INSTALL, Recipe
+from app.suite.recipe import Recipe
 from app.suite.tox import tox_recipe
 
 TESTS_CHECK = "tests"
-PRE_COMMIT_CHECK = "pre-commit"
-PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 HOW_TO_CHANGE = (
     "To run something else, add `[tool.conveyor.checks.tests]` to pyproject.toml "
     "(or a `.conveyor.yml`) — see README."
@@ -77,7 +76,7 @@ def detect(root: Path) -> Plan:
             "Add tests, or say what to run in `[tool.conveyor.checks]` — see README."
         )
     if project.has(PRE_COMMIT_CONFIG):
-        checks.append(_pre_commit_check())
+        checks.append(pre_commit_check())
     return Plan(checks=tuple(checks), origin="detected", notes=tuple(notes))
 
 
@@ -97,21 +96,6 @@ def _tests_check(project: Project, recipe: Recipe) -> CheckSpec:
         network=recipe.network,
         dependency_files=tuple(files),
         explanation=explanation,
-    )
-
-
-def _pre_commit_check() -> CheckSpec:
-    return CheckSpec(
-        name=PRE_COMMIT_CHECK,
-        python="",
-        # Hooks are fetched while installing, so the run itself needs no network.
-        install=(f"{PIP_INSTALL} pre-commit", "pre-commit install-hooks"),
-        test=("pre-commit run --all-files --show-diff-on-failure",),
-        dependency_files=(PRE_COMMIT_CONFIG,),
-        explanation=(
-            f"Detected: `{PRE_COMMIT_CONFIG}`; runs every hook on every file.",
-            "To change it, edit the hooks there, or add `[tool.conveyor.checks]` — see README.",
-        ),
     )
 
 

@@ -19,8 +19,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from app.suite.config import load_config
-from app.suite.detect import PRE_COMMIT_CHECK, detect, requires_python
+from app.suite.detect import detect, requires_python
 from app.suite.plan import CheckSpec, Plan
+from app.suite.pre_commit import PRE_COMMIT_CHECK
 
 __all__ = ["make_plan", "match_python", "missing_python_message"]
 

@@ -196,6 +196,12 @@ async def test_forged_replayed_and_malformed_deliveries_create_nothing(
             data=b"x" * (26 * 1024 * 1024),
             headers={"Content-Type": "application/json"},
         ) as response:
+            assert response.status == 401  # no signature: refused before the body is read
+        async with session.post(
+            f"{harness.service.url}/webhook",
+            data=b"x" * (26 * 1024 * 1024),
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=00"},
+        ) as response:
             assert response.status == 413
         async with session.get(f"{harness.service.url}/healthz") as health:
             assert json.loads(await health.text())["jobs"] == {"finished": 1}

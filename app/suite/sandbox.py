@@ -19,7 +19,11 @@ Three modes, picked once when the service starts (`open_sandbox`):
   rlimits. For development machines; the description says so loudly.
 
 The network: every run has a network namespace of its own, with loopback only, so nothing of the
-host's network stack (its loopback services, its abstract unix sockets) is in reach. A run that
+host's network stack (its loopback services, its abstract unix sockets) is in reach. Inside it
+looks like a machine with no network rather than a broken one: an /etc/hosts of its own
+(`localhost` is 127.0.0.1 and ::1, the hostname `conveyor` is 127.0.1.1 and fdc0:ffee::1), and in
+the isolated mode those two addresses on `lo` too, so that getaddrinfo's AI_ADDRCONFIG finds
+both families (see HOSTS); no interface but `lo`, no route beyond it. A run that
 may use the network (`network=True` with an `Egress`) gets one way out: the egress proxy's unix
 socket, shown read-only, which a forwarder started before the command (egress_forward.py, run
 with the check's own interpreter) turns into 127.0.0.1:3128 for HTTP_PROXY; what the proxy lets
@@ -54,6 +58,7 @@ import resource
 import shlex
 import shutil
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -451,22 +456,27 @@ def _counter(path: Path, key: str) -> int:
 _libc: ctypes.CDLL | None = None
 
 
-def _prctl() -> Callable[..., int]:
+def _libc_handle() -> ctypes.CDLL:
     # Loaded in the parent: dlopen in a forked child of a threaded process can deadlock.
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
-    prctl: Callable[..., int] = _libc.prctl
+    return _libc
+
+
+def _prctl() -> Callable[..., int]:
+    prctl: Callable[..., int] = _libc_handle().prctl
     return prctl
 
 
 def _child_setup(
-    procs: Sequence[bytes], rlimits: Sequence[tuple[int, int, int]]
+    procs: Sequence[bytes], rlimits: Sequence[tuple[int, int, int]], own_network: bool = False
 ) -> Callable[[], None]:
     """What the child does after fork, before exec (it already has its own session).
 
     Joining the cgroups here, before bwrap even starts, leaves no moment where a process of the
-    job runs outside them; if joining fails, the exec does not happen and run() raises.
+    job runs outside them; if joining fails, the exec does not happen and run() raises. The same
+    for the network namespace (`own_network`, the isolated mode): bwrap then inherits it.
     """
     prctl = _prctl()
 
@@ -483,6 +493,8 @@ def _child_setup(
         # If the service dies (even by SIGKILL) the sandbox goes with it: bwrap's
         # --die-with-parent then takes the job's pid namespace down.
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if own_network:
+            _own_network()
 
     return setup
 
@@ -494,6 +506,69 @@ def _rlimit(which: int, soft: int, hard: int | None = None) -> tuple[int, int, i
     if current != resource.RLIM_INFINITY:
         wanted_hard = min(wanted_hard, current)
     return (which, min(soft, wanted_hard), wanted_hard)
+
+
+# -- the network namespace -------------------------------------------------------------------------
+
+# A namespace with nothing but `lo` breaks more than the network: glibc's getaddrinfo with
+# AI_ADDRCONFIG (libcurl, libuv, Twisted, many test suites) decides which families are
+# "configured" from the addresses of the namespace's interfaces, ignoring exactly 127.0.0.1 and
+# ::1 (sysdeps/unix/sysv/linux/check_pf.c). With only those, asking for AF_INET or AF_INET6 alone
+# fails with "Name or service not known", even for "localhost". So the sandbox's own name gets an
+# address of each family on `lo` as well: both are local to the namespace, which has no other
+# interface and no route anywhere (a dummy interface would do the same where the kernel has one;
+# this machine's does not). The host's /etc/hosts is replaced by the sandbox's own (below), so
+# that localhost is 127.0.0.1 and ::1 and the hostname resolves whatever the host's file says.
+HOSTNAME = "conveyor"
+HOST_ADDRESSES = ("127.0.1.1", "fdc0:ffee::1")  # on `lo`, as /32 and /128
+HOSTS = (
+    "# The sandbox's own (Conveyor): loopback only, no route out of this namespace.\n"
+    "127.0.0.1\tlocalhost\n"
+    "::1\tlocalhost ip6-localhost ip6-loopback\n"
+    + "".join(f"{address}\t{HOSTNAME}\n" for address in HOST_ADDRESSES)
+).encode()
+_CLONE_NEWNET = 0x40000000
+_RTM_NEWLINK, _RTM_NEWADDR, _NLMSG_ERROR = 16, 20, 2
+_NLM_F_REQUEST, _NLM_F_ACK, _NLM_F_EXCL, _NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
+_IFF_UP = 0x1
+_IFA_ADDRESS, _IFA_LOCAL, _IFA_F_NODAD = 1, 2, 0x2
+_RT_SCOPE_HOST = 254
+_LOOPBACK = 1  # `lo` is interface 1 in every new network namespace
+
+
+def _own_network() -> None:
+    """Move the calling process into a new network namespace with `lo` up and the sandbox's
+    addresses on it. Needs CAP_SYS_ADMIN and CAP_NET_ADMIN (the isolated mode's child, before
+    it execs bwrap); raises OSError otherwise."""
+    libc = _libc_handle()
+    if libc.unshare(_CLONE_NEWNET) != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"unshare(CLONE_NEWNET): {os.strerror(number)}")
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as route:
+        up = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, _LOOPBACK, _IFF_UP, _IFF_UP)
+        _netlink(route, _RTM_NEWLINK, 0, up)
+        for address in HOST_ADDRESSES:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            packed = socket.inet_pton(family, address)
+            body = struct.pack(
+                "=BBBBI", family, len(packed) * 8, _IFA_F_NODAD, _RT_SCOPE_HOST, _LOOPBACK
+            )
+            for kind in (_IFA_LOCAL, _IFA_ADDRESS):
+                body += struct.pack("=HH", 4 + len(packed), kind) + packed
+            _netlink(route, _RTM_NEWADDR, _NLM_F_CREATE | _NLM_F_EXCL, body)
+
+
+def _netlink(route: socket.socket, kind: int, flags: int, body: bytes) -> None:
+    """One rtnetlink request, and its acknowledgement (an error is raised as OSError)."""
+    header = struct.pack("=IHHII", 16 + len(body), kind, _NLM_F_REQUEST | _NLM_F_ACK | flags, 1, 0)
+    route.send(header + body)
+    reply = route.recv(65536)
+    if len(reply) >= 20 and struct.unpack_from("=H", reply, 4)[0] == _NLMSG_ERROR:
+        error = -struct.unpack_from("=i", reply, 16)[0]
+        if error:
+            raise OSError(error, f"rtnetlink {kind}: {os.strerror(error)}")
+        return
+    raise OSError(errno.EPROTO, f"rtnetlink {kind}: no acknowledgement")
 
 
 # -- no user namespaces inside --------------------------------------------------------------------
@@ -547,13 +622,13 @@ def user_namespace_filter(machine: str | None = None) -> bytes | None:
 
 
 @contextlib.contextmanager
-def _filter_fd(program: bytes | None) -> Iterator[int | None]:
-    """The program in a file of its own for one bwrap to read (the read moves the offset, so
-    runs at the same time cannot share one)."""
+def _filter_fd(program: bytes | None, name: str = "conveyor-seccomp") -> Iterator[int | None]:
+    """The program (or a file's contents) in a file of its own for one bwrap to read (the read
+    moves the offset, so runs at the same time cannot share one)."""
     if program is None:
         yield None
         return
-    fd = os.memfd_create("conveyor-seccomp", 0)
+    fd = os.memfd_create(name, 0)
     try:
         os.write(fd, program)
         os.lseek(fd, 0, os.SEEK_SET)
@@ -582,6 +657,7 @@ class _Setup:
     sized_tmpfs: bool = True  # bwrap 0.7+: --size
     disable_userns: bool = True  # bwrap 0.8+: --disable-userns (user-namespace mode)
     seccomp: bytes | None = None  # user_namespace_filter(), loaded by bwrap
+    own_network: bool = False  # the child makes the network namespace (_own_network), not bwrap
 
 
 class Sandbox:
@@ -629,7 +705,11 @@ class Sandbox:
         group = _RunCgroup(setup.cgroups, limits) if setup.cgroups is not None else None
         scan = _Scan()
         try:
-            with _filter_fd(setup.seccomp if setup.mode != "none" else None) as seccomp:
+            sandboxed = setup.mode != "none"
+            with (
+                _filter_fd(setup.seccomp if sandboxed else None) as seccomp,
+                _filter_fd(HOSTS if sandboxed else None, "conveyor-hosts") as hosts,
+            ):
                 if setup.mode == "none":
                     argv, run_cwd = ["/bin/sh", "-c", command], _host_cwd(mounts, cwd)
                 else:
@@ -640,6 +720,7 @@ class Sandbox:
                         limits,
                         interpreters,
                         seccomp,
+                        hosts,
                     )
                 writable = [m.host for m in mounts if m.writable]
                 return await self._run(
@@ -654,7 +735,7 @@ class Sandbox:
                     scan,
                     started,
                     writable,
-                    () if seccomp is None else (seccomp,),
+                    tuple(fd for fd in (seccomp, hosts) if fd is not None),
                 )
         finally:
             if group is not None:
@@ -695,7 +776,7 @@ class Sandbox:
             env=dict(env),
             cwd=run_cwd,
             start_new_session=True,
-            preexec_fn=_child_setup(group.procs if group else (), rlimits),
+            preexec_fn=_child_setup(group.procs if group else (), rlimits, setup.own_network),
             pass_fds=pass_fds,
         )
         assert process.stdout is not None
@@ -834,6 +915,7 @@ class Sandbox:
         limits: Limits,
         interpreters: Sequence[Interpreter],
         seccomp: int | None,
+        hosts: int | None,
     ) -> tuple[list[str], str]:
         setup = self._setup
         size = str(max(limits.memory_bytes, MiB))
@@ -863,6 +945,8 @@ class Sandbox:
             argv += ["--bind" if mount.writable else "--ro-bind", real, mount.inside]
             covers += _covers(setup.hidden, real, mount.inside)
         argv += covers
+        if hosts is not None:  # see HOSTS
+            argv += ["--perms", "0644", "--ro-bind-data", str(hosts), "/etc/hosts"]
         argv += [
             "--remount-ro",
             "/",
@@ -872,13 +956,15 @@ class Sandbox:
             "--unshare-ipc",
             "--unshare-uts",
             "--hostname",
-            "conveyor",
+            HOSTNAME,
             "--unshare-cgroup-try",
             "--die-with-parent",
             "--new-session",
-            # Always: the network, when a run has it, is the egress proxy (see run()).
-            "--unshare-net",
         ]
+        # Always a namespace of its own: the network, when a run has it, is the egress proxy
+        # (see run()). Made by the child before bwrap where it can be (_own_network), with the
+        # sandbox's addresses; bwrap's has `lo` alone.
+        argv += [] if setup.own_network else ["--unshare-net"]
         if seccomp is not None:
             argv += ["--seccomp", str(seccomp)]
         if setup.mode == "isolated":
@@ -1269,6 +1355,7 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
             cgroups_used = None
     limits = cgroups_used.describe() if cgroups_used else "rlimits only"
     description = f"isolated: {version} + user {user} (uid {account.pw_uid}) + {limits}"
+    own_network = _can_own_network(notes)
     if seccomp is None:
         notes.append("no seccomp filter here: runs can create user namespaces")
     if notes:
@@ -1289,8 +1376,25 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
             hidden=hidden,
             sized_tmpfs="--size" in options,
             seccomp=seccomp,
+            own_network=own_network,
         )
     )
+
+
+def _can_own_network(notes: list[str]) -> bool:
+    """Whether a child can make the runs' network namespace (_own_network); says why not."""
+    _libc_handle()
+    try:
+        subprocess.run(
+            ["/bin/true"], preexec_fn=_own_network, timeout=_PROBE_TIMEOUT, check=True, cwd="/"
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        notes.append(
+            f"loopback only: no addresses of the sandbox's own ({error}), so getaddrinfo with "
+            "AI_ADDRCONFIG finds no IPv4 or IPv6 of a given family"
+        )
+        return False
+    return True
 
 
 def _job_user(user: str) -> pwd.struct_passwd:

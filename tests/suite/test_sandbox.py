@@ -10,6 +10,7 @@ helper under Debian's python.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import pwd
@@ -493,6 +494,72 @@ async def _http_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n")
     await writer.drain()
     writer.close()
+
+
+LOCALHOST_PROBE = f"""{PY} - <<'END'
+import json, socket
+found = {{}}
+for name, family in (("any", 0), ("inet", socket.AF_INET), ("inet6", socket.AF_INET6)):
+    try:
+        answers = socket.getaddrinfo("localhost", 80, family, flags=socket.AI_ADDRCONFIG)
+        found[name] = sorted({{address[4][0] for address in answers}})
+    except OSError as error:
+        found[name] = str(error)
+def round_trip(host, family):
+    try:
+        with socket.create_server((host, 0), family=family) as server:
+            port = server.getsockname()[1]
+            with socket.create_connection((host, port), timeout=5) as client:
+                peer, _ = server.accept()
+                client.sendall(b"ping")
+                return [client.getpeername()[0], peer.recv(4).decode()]
+    except OSError as error:
+        return str(error)
+found["ipv6 server"] = round_trip("localhost", socket.AF_INET6)
+try:
+    own = socket.gethostbyname(socket.gethostname())
+    found["own name"] = [socket.gethostname(), own, round_trip(own, socket.AF_INET)]
+except OSError as error:
+    found["own name"] = str(error)
+found["interfaces"] = [line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]]
+found["routes"] = sorted(
+    {{line.split()[0] for line in open("/proc/net/route").readlines()[1:]}}
+    | {{line.split()[-1] for line in open("/proc/net/ipv6_route")}}
+)
+for name, address in (("out4", ("198.51.100.1", 80)), ("out6", ("2001:db8::1", 80))):
+    try:
+        socket.create_connection(address, timeout=5).close()
+        found[name] = "connected"
+    except OSError as error:
+        found[name] = error.errno
+print(json.dumps(found))
+END
+"""
+
+
+@pytest.mark.parametrize("phase", ["tests", "install"])
+async def test_localhost_and_the_sandbox_s_own_name_work_in_both_families_with_no_way_out(
+    sandbox: Sandbox, tmp_path: Path, phase: str
+) -> None:
+    """What a networking library's suite expects of any machine, and nothing more: `localhost`
+    is 127.0.0.1 and ::1, getaddrinfo with AI_ADDRCONFIG finds both families (glibc counts
+    addresses other than 127.0.0.1 and ::1 only), the hostname resolves to an address servers
+    can listen on; the namespace has `lo` alone and no route beyond it."""
+    if phase == "tests":
+        ran = await run(sandbox, LOCALHOST_PROBE, network=False)
+    else:
+        async with EgressProxy(tmp_path / "egress", EgressPolicy(), lambda line: None) as proxy:
+            egress = Egress(proxy.socket_path, PORT, PY)
+            ran = await run(sandbox, LOCALHOST_PROBE, network=True, egress=egress)
+    found = json.loads(ran.output.splitlines()[-1])
+    assert found["any"] == ["127.0.0.1", "::1"], ran.output
+    assert found["inet"] == ["127.0.0.1"], ran.output
+    assert found["inet6"] == ["::1"], ran.output
+    assert found["ipv6 server"] == ["::1", "ping"], ran.output
+    assert found["own name"] == ["conveyor", "127.0.1.1", ["127.0.1.1", "ping"]], ran.output
+    assert found["interfaces"] == ["lo"], ran.output
+    assert found["routes"] == ["lo"], ran.output
+    assert found["out4"] == found["out6"] == errno.ENETUNREACH, ran.output
 
 
 # -- limits ------------------------------------------------------------------------------------

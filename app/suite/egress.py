@@ -35,10 +35,12 @@ from urllib.parse import unquote, urlsplit
 SOCKET = "proxy.sock"  # in the folder the sandbox shows at /conveyor/egress
 PORT = 3128  # where the forwarder listens inside the sandbox
 PROXY_URL = f"http://127.0.0.1:{PORT}"
-# What network-on commands get: their proxy, and their own loopback left alone.
+# What network-on commands get: their proxy, and their own loopback left alone (with the
+# sandbox's own name and its addresses: sandbox.HOSTS).
+_OWN = "localhost,127.0.0.1,::1,conveyor,127.0.1.1,fdc0:ffee::1"
 PROXY_VARIABLES = {
     name: PROXY_URL for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
-} | {name: "localhost,127.0.0.1,::1" for name in ("NO_PROXY", "no_proxy")}
+} | {name: _OWN for name in ("NO_PROXY", "no_proxy")}
 
 HEAD_LIMIT = 64 * 1024  # a request's line and headers
 HEAD_TIMEOUT = 30.0

@@ -21,9 +21,10 @@ Three modes, picked once when the service starts (`open_sandbox`):
 The network: every run has a network namespace of its own, with loopback only, so nothing of the
 host's network stack (its loopback services, its abstract unix sockets) is in reach. Inside it
 looks like a machine with no network rather than a broken one: an /etc/hosts of its own
-(`localhost` is 127.0.0.1 and ::1, the hostname `conveyor` is 127.0.1.1 and fdc0:ffee::1), and in
-the isolated mode those two addresses on `lo` too, so that getaddrinfo's AI_ADDRCONFIG finds
-both families (see HOSTS); no interface but `lo`, no route beyond it. A run that
+(`localhost` is 127.0.0.1 and ::1, the hostname `conveyor` is 127.0.1.1 and fdc0:ffee::1), and
+those two addresses on `lo` too, so that getaddrinfo's AI_ADDRCONFIG finds both families (see
+HOSTS; the child makes the namespace before it execs bwrap); no interface but `lo`, no route
+beyond it. A run that
 may use the network (`network=True` with an `Egress`) gets one way out: the egress proxy's unix
 socket, shown read-only, which a forwarder started before the command (egress_forward.py, run
 with the check's own interpreter) turns into 127.0.0.1:3128 for HTTP_PROXY; what the proxy lets
@@ -470,13 +471,17 @@ def _prctl() -> Callable[..., int]:
 
 
 def _child_setup(
-    procs: Sequence[bytes], rlimits: Sequence[tuple[int, int, int]], own_network: bool = False
+    procs: Sequence[bytes],
+    rlimits: Sequence[tuple[int, int, int]],
+    own_network: bool = False,
+    user: bool = False,
 ) -> Callable[[], None]:
     """What the child does after fork, before exec (it already has its own session).
 
     Joining the cgroups here, before bwrap even starts, leaves no moment where a process of the
     job runs outside them; if joining fails, the exec does not happen and run() raises. The same
-    for the network namespace (`own_network`, the isolated mode): bwrap then inherits it.
+    for the network namespace (`own_network`; `user`: in a user namespace of its own, the
+    user-namespace mode): bwrap then inherits it.
     """
     prctl = _prctl()
 
@@ -494,7 +499,7 @@ def _child_setup(
         # --die-with-parent then takes the job's pid namespace down.
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if own_network:
-            _own_network()
+            _own_network(user)
 
     return setup
 
@@ -536,14 +541,23 @@ _RT_SCOPE_HOST = 254
 _LOOPBACK = 1  # `lo` is interface 1 in every new network namespace
 
 
-def _own_network() -> None:
-    """Move the calling process into a new network namespace with `lo` up and the sandbox's
-    addresses on it. Needs CAP_SYS_ADMIN and CAP_NET_ADMIN (the isolated mode's child, before
-    it execs bwrap); raises OSError otherwise."""
+def _own_network(user: bool) -> None:
+    """Move the calling process (the child, before it execs bwrap) into a new network namespace
+    with `lo` up and the sandbox's addresses on it; raises OSError where it cannot.
+
+    Root (the isolated mode) has the rights to; an ordinary user (`user`) gets them in a user
+    namespace of its own made with it, mapping only its own uid and gid: bwrap, not set-uid,
+    loses them at exec and makes the job's user namespace inside that one, so the job can no
+    more change this namespace than root's."""
     libc = _libc_handle()
-    if libc.unshare(_CLONE_NEWNET) != 0:
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(_CLONE_NEWNET | (_CLONE_NEWUSER if user else 0)) != 0:
         number = ctypes.get_errno()
-        raise OSError(number, f"unshare(CLONE_NEWNET): {os.strerror(number)}")
+        raise OSError(number, f"unshare: {os.strerror(number)}")
+    if user:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1")):
+            _write_proc(name, text)
+        _write_proc("gid_map", f"{gid} {gid} 1")
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as route:
         up = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, _LOOPBACK, _IFF_UP, _IFF_UP)
         _netlink(route, _RTM_NEWLINK, 0, up)
@@ -556,6 +570,14 @@ def _own_network() -> None:
             for kind in (_IFA_LOCAL, _IFA_ADDRESS):
                 body += struct.pack("=HH", 4 + len(packed), kind) + packed
             _netlink(route, _RTM_NEWADDR, _NLM_F_CREATE | _NLM_F_EXCL, body)
+
+
+def _write_proc(name: str, text: str) -> None:
+    fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
 
 
 def _netlink(route: socket.socket, kind: int, flags: int, body: bytes) -> None:
@@ -776,7 +798,12 @@ class Sandbox:
             env=dict(env),
             cwd=run_cwd,
             start_new_session=True,
-            preexec_fn=_child_setup(group.procs if group else (), rlimits, setup.own_network),
+            preexec_fn=_child_setup(
+                group.procs if group else (),
+                rlimits,
+                setup.own_network,
+                setup.mode == "user-namespace",
+            ),
             pass_fds=pass_fds,
         )
         assert process.stdout is not None
@@ -1381,12 +1408,16 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
     )
 
 
-def _can_own_network(notes: list[str]) -> bool:
+def _can_own_network(notes: list[str], user: bool = False) -> bool:
     """Whether a child can make the runs' network namespace (_own_network); says why not."""
     _libc_handle()
     try:
         subprocess.run(
-            ["/bin/true"], preexec_fn=_own_network, timeout=_PROBE_TIMEOUT, check=True, cwd="/"
+            ["/bin/true"],
+            preexec_fn=lambda: _own_network(user),
+            timeout=_PROBE_TIMEOUT,
+            check=True,
+            cwd="/",
         )
     except (OSError, subprocess.SubprocessError) as error:
         notes.append(
@@ -1444,6 +1475,9 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
         f"{uid}; limits by rlimits only (memory as address space, processes counted for all "
         f"of uid {uid}, CPU time per process)"
     )
+    notes: list[str] = []
+    own_network = _can_own_network(notes, user=True)
+    description += "".join(f"; {note}" for note in notes)
     if seccomp is None and not disable_userns:
         description += "; runs can create user namespaces (neither seccomp nor bubblewrap 0.8+)"
     return Sandbox(
@@ -1459,5 +1493,6 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
             sized_tmpfs="--size" in options,
             disable_userns=disable_userns,
             seccomp=seccomp,
+            own_network=own_network,
         )
     )

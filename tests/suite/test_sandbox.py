@@ -551,15 +551,25 @@ async def test_localhost_and_the_sandbox_s_own_name_work_in_both_families_with_n
         async with EgressProxy(tmp_path / "egress", EgressPolicy(), lambda line: None) as proxy:
             egress = Egress(proxy.socket_path, PORT, PY)
             ran = await run(sandbox, LOCALHOST_PROBE, network=True, egress=egress)
-    found = json.loads(ran.output.splitlines()[-1])
-    assert found["any"] == ["127.0.0.1", "::1"], ran.output
-    assert found["inet"] == ["127.0.0.1"], ran.output
-    assert found["inet6"] == ["::1"], ran.output
-    assert found["ipv6 server"] == ["::1", "ping"], ran.output
-    assert found["own name"] == ["conveyor", "127.0.1.1", ["127.0.1.1", "ping"]], ran.output
-    assert found["interfaces"] == ["lo"], ran.output
-    assert found["routes"] == ["lo"], ran.output
-    assert found["out4"] == found["out6"] == errno.ENETUNREACH, ran.output
+    assert_localhost_works_with_no_way_out(ran.output)
+
+
+def test_the_sandbox_s_own_names_are_not_sent_to_the_egress_proxy() -> None:
+    own = {"localhost", sandbox_module.HOSTNAME, "127.0.0.1", "::1", *sandbox_module.HOST_ADDRESSES}
+    for name in ("NO_PROXY", "no_proxy"):
+        assert set(PROXY_VARIABLES[name].split(",")) == own
+
+
+def assert_localhost_works_with_no_way_out(output: str) -> None:
+    found = json.loads(output.splitlines()[-1])
+    assert found["any"] == ["127.0.0.1", "::1"], output
+    assert found["inet"] == ["127.0.0.1"], output
+    assert found["inet6"] == ["::1"], output
+    assert found["ipv6 server"] == ["::1", "ping"], output
+    assert found["own name"] == ["conveyor", "127.0.1.1", ["127.0.1.1", "ping"]], output
+    assert found["interfaces"] == ["lo"], output
+    assert found["routes"] == ["lo"], output
+    assert found["out4"] == found["out6"] == errno.ENETUNREACH, output
 
 
 # -- limits ------------------------------------------------------------------------------------
@@ -952,7 +962,7 @@ spec = importlib.util.spec_from_file_location("sandbox", sys.argv[1])
 sb = importlib.util.module_from_spec(spec)
 sys.modules["sandbox"] = sb
 spec.loader.exec_module(sb)
-shared, hidden = sys.argv[2], sys.argv[3]
+shared, hidden, names = sys.argv[2], sys.argv[3], open(sys.argv[4]).read()
 
 async def main():
     sandbox = sb.open_sandbox(hidden=[hidden])
@@ -973,6 +983,7 @@ async def main():
                  {"processes": 64}, 10),
         "file": ("head -c 50000000 /dev/zero > /tmp/big", {"file_size_bytes": 10 << 20}, 10),
         "timeout": ("sleep 999.5 & sleep 999.5", {}, 1),
+        "names": (names, {}, 10),
     }
     for name, (command, limits, timeout) in probes.items():
         out = []
@@ -1009,13 +1020,14 @@ async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) 
     module = public_folder / "sandbox.py"
     shutil.copy(sandbox_module.__file__, module)
     (public_folder / "helper.py").write_text(HELPER)
+    (public_folder / "names.sh").write_text(LOCALHOST_PROBE)
     shared = public_folder / "shared"
     (shared / "keys").mkdir(parents=True)
     (shared / "keys" / "hidden.pem").write_text("hidden")
     (shared / "key.pem").write_text("root's own")
     (shared / "key.pem").chmod(0o600)
     (shared / "readme").write_text("")
-    for path in (public_folder, shared, shared / "keys", module, public_folder / "helper.py"):
+    for path in (public_folder, shared, shared / "keys", module, *public_folder.glob("*.*")):
         path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else 0o644)
     nobody = pwd.getpwnam("nobody")
     helper = await asyncio.create_subprocess_exec(
@@ -1028,6 +1040,7 @@ async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) 
         str(module),
         str(shared),
         str(shared / "keys"),
+        str(public_folder / "names.sh"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "HOME": "/"},
@@ -1061,6 +1074,7 @@ async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) 
     assert answers["timeout"]["timed_out"] is True
     assert answers["timeout"]["duration"] < 1.5
     assert answers["timeout"]["left"] == []
+    assert_localhost_works_with_no_way_out(answers["names"]["output"])
 
 
 def test_user_namespace_helper_uses_only_the_standard_library() -> None:

@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from app.suite.install_commands import install_step
 from app.suite.project import Project, call_name, literal_strings, parse_python
 from app.suite.recipe import (
     PIP_INSTALL,
@@ -167,6 +168,10 @@ def _translate_nox_session(
             install.append(pip_install(args))
         elif method in ("run_install", "run_always"):
             install.append(_with_env(call, shlex.join(args)))
+        elif method == "run" and (moved := install_step(args)) is not None:
+            # `session.run("pip", "install", ...)`: the install step has the network and
+            # writes the environment; the test step has neither.
+            install += [f"{cd}{_with_env(call, c)}" for c in moved]
         elif method == "run":
             test.append(cd + _with_env(call, shlex.join(args)))
         else:

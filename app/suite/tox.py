@@ -8,16 +8,17 @@ translated when they are simple, and tox itself runs when they are not.
 from __future__ import annotations
 
 import configparser
+import posixpath
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.suite.install_commands import install_step, without_runner
 from app.suite.project import Project, ini_list, read_ini, read_toml, table
 from app.suite.recipe import (
     PIP_INSTALL,
-    SUBSTITUTION,
     Recipe,
     Untranslatable,
     pip_install,
@@ -25,6 +26,7 @@ from app.suite.recipe import (
     run_tool_itself,
 )
 from app.suite.repository_files import excerpt
+from app.suite.tox_substitutions import Where, shell_join, substitute
 
 _PY_FACTOR = re.compile(r"^(py|pypy)(\d+(\.?\d+)?)?$|^\d+\.\d+$")
 
@@ -37,12 +39,13 @@ class ToxEnv:
     deps: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
-    commands: tuple[str, ...] = ()  # shell-ready
-    commands_pre: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()  # shell-ready, commands_pre first
+    install_commands: tuple[str, ...] = ()  # those of its commands that install packages
     setenv: tuple[tuple[str, str], ...] = ()
     skip_install: bool = False
     editable: bool = False
-    changedir: str = ""
+    changedir: str = ""  # relative to the root, normalized; "" for the root
+    folders: tuple[str, ...] = ()  # tox's folders the values point into, relative to the root
     source: str = "tox.ini"
     problems: tuple[str, ...] = field(default=())  # why it cannot be translated
 
@@ -60,6 +63,9 @@ def tox_recipe(project: Project) -> Recipe | None:
         return run_tool_itself("tox", source, name, str(exc), _tox_fallback(name))
     if env.problems:
         return run_tool_itself("tox", source, name, env.problems[0], _tox_fallback(name))
+    if env.install_commands and not env.commands:
+        reason = "its commands only install packages"
+        return run_tool_itself("tox", source, name, reason, _tox_fallback(name))
     return _env_recipe(project, env)
 
 
@@ -225,24 +231,28 @@ def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
     sections = [s for s in (f"testenv:{name}", "testenv") if ini.has_section(s)]
     factors = frozenset(name.split("-"))
     problems: list[str] = []
+    folders: set[str] = set()
 
     def raw(*keys: str) -> str | None:
         for section in sections:
             for key in keys:
                 if ini.has_option(section, key):
-                    return ini.get(section, key)
+                    return _references(ini, ini.get(section, key), problems)
         return None
 
-    def lines(*keys: str) -> list[str]:
+    def lines(*keys: str, where: Where) -> list[str]:
         value = raw(*keys)
         if value is None:
             return []
         substituted = []
         for line in _factor_filter(value, factors):
             try:
-                substituted.append(substitute(line, name))
+                done = substitute(line, where)
             except Untranslatable as exc:
                 problems.append(str(exc))
+                continue
+            folders.update(done.folders)
+            substituted.append(done.text)
         return substituted
 
     def flag(*keys: str) -> bool:
@@ -254,23 +264,115 @@ def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
         problems.append("`package = external`")
     core = "tox" if ini.has_section("tox") else "tox:tox"
     skipsdist = ini.get(core, "skipsdist", fallback="").strip().lower() == "true"
+    setenv: dict[str, str] = {}
+    for line in _factor_filter(raw("setenv", "set_env") or "", factors):
+        key, value = _setenv_pair(line, problems)
+        try:
+            done = substitute(value, Where(name, setenv=setenv, shell=False))
+        except Untranslatable as exc:
+            problems.append(str(exc))
+            continue
+        folders.update(done.folders)
+        if key:
+            setenv[key] = done.text
+    changedir = _changedir(
+        lines("changedir", "change_dir", where=Where(name, shell=False)), problems
+    )
+    values = Where(name, setenv=setenv, shell=False)
+    at_root = Where(name, setenv=setenv)
+    in_changedir = Where(name, root=posixpath.relpath(".", changedir or "."), setenv=setenv)
     # An inline ` # comment` is tox's to drop, not pip's to read.
-    deps = tuple(a for line in lines("deps") for a in _dep_args(re.sub(r"\s+#.*$", "", line)))
-    setenv = tuple(_setenv_pair(line, problems) for line in lines("setenv", "set_env"))
+    deps = tuple(
+        a for line in lines("deps", where=at_root) for a in _dep_args(re.sub(r"\s+#.*$", "", line))
+    )
+    commands = _Commands(problems)
+    for key in ("commands_pre", "commands"):
+        for line in lines(key, where=in_changedir):
+            commands.add(line)
     return ToxEnv(
         name=name,
         deps=deps,
-        extras=tuple(e for line in lines("extras") for e in ini_list(line)),
-        groups=tuple(g for line in lines("dependency_groups") for g in ini_list(line)),
-        commands=tuple(_ini_command(line, problems) for line in lines("commands")),
-        commands_pre=tuple(_ini_command(line, problems) for line in lines("commands_pre")),
-        setenv=tuple(pair for pair in setenv if pair[0]),
+        extras=tuple(e for line in lines("extras", where=values) for e in ini_list(line)),
+        groups=tuple(
+            g for line in lines("dependency_groups", where=values) for g in ini_list(line)
+        ),
+        commands=tuple(commands.test),
+        install_commands=tuple(commands.install),
+        setenv=tuple(setenv.items()),
         skip_install=flag("skip_install") or package == "skip" or skipsdist,
         editable=flag("usedevelop", "use_develop") or package.startswith("editable"),
-        changedir=(lines("changedir", "change_dir") or [""])[0],
+        changedir=changedir,
+        folders=tuple(sorted(folders)),
         source=source,
         problems=tuple(problems),
     )
+
+
+_REFERENCE = re.compile(r"\{\[([^\]{}]+)\]([^{}:\s]+)\}")
+
+
+def _references(ini: configparser.ConfigParser, value: str, problems: list[str]) -> str:
+    """`{[section]key}` replaced by that value, as tox does, before factors and substitutions
+    (a line `{[testenv]deps}` becomes the lines of those deps)."""
+    for _ in range(8):
+
+        def one(found: re.Match[str]) -> str:
+            section, key = found.group(1), found.group(2)
+            if ini.has_option(section, key):
+                return ini.get(section, key).strip()
+            problems.append(f"the reference `{excerpt(found.group(0))}` to nothing")
+            return ""
+
+        replaced = _REFERENCE.sub(one, value)
+        if replaced == value:
+            return value
+        value = replaced
+    problems.append("references nested more than 8 deep")
+    return value
+
+
+def _changedir(values: list[str], problems: list[str]) -> str:
+    """The folder the commands run in, relative to the root ("" for the root itself)."""
+    if not values:
+        return ""
+    folder = posixpath.normpath(values[0])
+    if folder.startswith(("/", "..")):
+        problems.append(f"`changedir = {excerpt(values[0])}`, outside the repository")
+        return ""
+    return "" if folder == "." else folder
+
+
+class _Commands:
+    """An env's commands, those that install packages set apart for the install step."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        self.test: list[str] = []
+        self.install: list[str] = []
+
+    def add(self, line: str) -> None:
+        ignore_errors = line.startswith("-")
+        if line.startswith("!"):
+            self.problems.append("an inverted command (`!`)")
+        text = line.lstrip("-!").strip()
+        try:
+            args = shlex.split(text)
+        except ValueError:
+            self.problems.append(f"unbalanced quotes in `{excerpt(text, 60)}`")
+            return
+        self.add_args(args, ignore_errors)
+
+    def add_args(self, args: list[str], ignore_errors: bool = False) -> None:
+        suffix = " || true" if ignore_errors else ""
+        try:
+            install = install_step(args)
+        except Untranslatable as exc:
+            self.problems.append(str(exc))
+            return
+        if install is not None:
+            self.install += [f"{c}{suffix}" for c in install]
+        elif args:
+            self.test.append(shell_join(without_runner(args)) + suffix)
 
 
 def _dep_args(line: str) -> list[str]:
@@ -286,47 +388,6 @@ def _setenv_pair(line: str, problems: list[str]) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def _ini_command(line: str, problems: list[str]) -> str:
-    ignore_errors = line.startswith("-")
-    if line.startswith("!"):
-        problems.append("an inverted command (`!`)")
-    text = line.lstrip("-!").strip()
-    try:
-        command = shlex.join(shlex.split(text))
-    except ValueError:
-        problems.append(f"unbalanced quotes in `{excerpt(text, 60)}`")
-        command = text
-    return f"{command} || true" if ignore_errors else command
-
-
-def substitute(text: str, env: str) -> str:
-    """tox's `{...}` substitutions that have a fixed meaning here; anything else is
-    Untranslatable (it depends on tox's own state or on the environment at run time)."""
-
-    def one(found: re.Match[str]) -> str:
-        key = found.group(1)
-        if key == "posargs" or key.startswith("posargs:"):
-            return key.partition(":")[2]
-        fixed = {
-            "toxinidir": ".",
-            "tox_root": ".",
-            "envpython": "python",
-            "env_python": "python",
-            "envname": env,
-            "env_name": env,
-            # tox's own value (relative to the root): pytest's --basetemp often points there.
-            "envtmpdir": "/".join((".tox", env, "tmp")),
-            "env_tmp_dir": "/".join((".tox", env, "tmp")),
-            "/": "/",
-            ":": ":",
-        }
-        if key in fixed:
-            return fixed[key]
-        raise Untranslatable(f"the substitution `{{{excerpt(key)}}}`")
-
-    return SUBSTITUTION.sub(one, text)
-
-
 def _toml_env_list(config: Mapping[str, Any]) -> list[str]:
     raw = config.get("env_list", config.get("envlist", []))
     names = [n for n in raw if isinstance(n, str)] if isinstance(raw, list) else []
@@ -336,78 +397,99 @@ def _toml_env_list(config: Mapping[str, Any]) -> list[str]:
 def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.toml") -> ToxEnv:
     merged = {**table(config, "env_run_base"), **table(config, "env", name)}
     problems: list[str] = []
+    folders: set[str] = set()
 
-    def strings(key: str) -> list[str]:
+    def one(item: str, where: Where) -> str | None:
+        try:
+            done = substitute(item, where)
+        except Untranslatable as exc:
+            problems.append(str(exc))
+            return None
+        folders.update(done.folders)
+        return done.text
+
+    def strings(key: str, where: Where) -> list[str]:
         value = merged.get(key, [])
         items = value if isinstance(value, list) else [value]
         result = []
         for item in items:
             if not isinstance(item, str):
                 problems.append(f"a computed value in `{excerpt(key)}`")
-                continue
-            try:
-                result.append(substitute(item, name))
-            except Untranslatable as exc:
-                problems.append(str(exc))
+            elif (text := one(item, where)) is not None:
+                result.append(text)
         return result
-
-    def commands(key: str) -> list[str]:
-        value = merged.get(key, [])
-        return [_toml_command(c, name, problems) for c in value] if isinstance(value, list) else []
 
     package = str(merged.get("package", ""))
     set_env = merged.get("set_env", {})
-    env_pairs: list[tuple[str, str]] = []
+    setenv: dict[str, str] = {}
     for key, value in set_env.items() if isinstance(set_env, Mapping) else []:
-        if isinstance(value, str):
-            try:
-                env_pairs.append((key, substitute(value, name)))
-            except Untranslatable as exc:
-                problems.append(str(exc))
-        else:
+        if not isinstance(value, str):
             problems.append(f"a computed value in `set_env.{excerpt(key)}`")
+        elif (text := one(value, Where(name, setenv=setenv, shell=False))) is not None:
+            setenv[key] = text
+    values = Where(name, setenv=setenv, shell=False)
+    changedir = _changedir(
+        strings("change_dir", values) if "change_dir" in merged else [], problems
+    )
+    in_changedir = Where(name, root=posixpath.relpath(".", changedir or "."), setenv=setenv)
+    commands = _Commands(problems)
+    for key in ("commands_pre", "commands"):
+        listed = merged.get(key, [])
+        for command in listed if isinstance(listed, list) else []:
+            args = _toml_command(command, in_changedir, problems, one)
+            if args is not None:
+                commands.add_args(args)
     return ToxEnv(
         name=name,
-        deps=tuple(a for d in strings("deps") for a in _dep_args(d)),
-        extras=tuple(strings("extras")),
-        groups=tuple(strings("dependency_groups")),
-        commands=tuple(commands("commands")),
-        commands_pre=tuple(commands("commands_pre")),
-        setenv=tuple(env_pairs),
+        deps=tuple(a for d in strings("deps", Where(name, setenv=setenv)) for a in _dep_args(d)),
+        extras=tuple(strings("extras", values)),
+        groups=tuple(strings("dependency_groups", values)),
+        commands=tuple(commands.test),
+        install_commands=tuple(commands.install),
+        setenv=tuple(setenv.items()),
         skip_install=merged.get("skip_install") is True or package == "skip",
         editable=merged.get("use_develop") is True or package.startswith("editable"),
-        changedir=(strings("change_dir") or [""])[0] if "change_dir" in merged else "",
+        changedir=changedir,
+        folders=tuple(sorted(folders)),
         source=source,
         problems=tuple(problems) + (("`package = external`",) if package == "external" else ()),
     )
 
 
-def _toml_command(command: Any, env: str, problems: list[str]) -> str:
-    """One tox TOML command: a list of strings and `{replace = "posargs", ...}` tables."""
+def _toml_command(
+    command: Any,
+    where: Where,
+    problems: list[str],
+    one: Callable[[str, Where], str | None],
+) -> list[str] | None:
+    """One tox TOML command: a list of strings and `{replace = "posargs" | "env", ...}` tables."""
     if not isinstance(command, list):
         problems.append("a command that is not a list")
-        return ""
+        return None
     args: list[str] = []
     for part in command:
         if isinstance(part, str):
-            try:
-                args.append(substitute(part, env))
-            except Untranslatable as exc:
-                problems.append(str(exc))
+            text = one(part, where)
+            args += [text] if text is not None else []
         elif isinstance(part, Mapping) and part.get("replace") == "posargs":
             default = part.get("default", [])
-            args += [substitute(d, env) for d in default if isinstance(d, str)]
+            args += [t for d in default if isinstance(d, str) and (t := one(d, where)) is not None]
+        elif isinstance(part, Mapping) and part.get("replace") == "env" and part.get("name"):
+            default = part.get("default", "")
+            spelled = f"{{env:{part['name']}:{default}}}" if isinstance(default, str) else ""
+            text = one(spelled, where) if spelled else None
+            args += [text] if text is not None else []
         else:
             shown = excerpt(dict(part) if isinstance(part, Mapping) else part, 60)
             problems.append(f"the replacement `{shown}`")
-    return shlex.join(args)
+    return args
 
 
 def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
     install: list[str] = []
     files = [env.source]
     if env.deps:
-        install.append(pip_install(env.deps))
+        install.append(shell_pip_install(env.deps))
         files += requirement_files_in(project.root, env.deps)
     package_args: list[str] = []
     for group in env.groups:
@@ -417,16 +499,33 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
         package_args += ["-e", target] if env.editable else [target]
     if package_args:
         install.append(pip_install(package_args))
-    cd = f"cd {shlex.quote(env.changedir)} && " if env.changedir not in ("", ".") else ""
-    test = tuple(f"{cd}{c}" for c in (*env.commands_pre, *env.commands) if c)
+    cd = f"cd {shlex.quote(env.changedir)} && " if env.changedir else ""
+    # tox creates its folders before the commands; a fresh checkout has none of them.
+    mkdir = f"mkdir -p {shlex.join(env.folders)} && " if env.folders else ""
+    # After the package, as tox runs them: `pip install -e .[all]` in `commands`, say.
+    install += [f"{mkdir}{cd}{c}" for c in env.install_commands]
+    test = [f"{cd}{c}" for c in env.commands]
+    test[:1] = [f"{mkdir}{c}" for c in test[:1]]
+    details = [
+        "Its deps, extras, dependency groups and commands run as plain commands, "
+        "so the environment can be cached and the test step runs without the network."
+    ]
+    if env.install_commands:
+        details.append(
+            "Its commands that install packages run in the install step: "
+            + ", ".join(f"`{excerpt(c, 60)}`" for c in env.install_commands)
+            + "."
+        )
     return Recipe(
         install=tuple(install),
-        test=test,
+        test=tuple(test),
         detected=(f"tox env `{env.name}` in {env.source}",),
-        details=(
-            "Its deps, extras, dependency groups and commands run as plain commands, "
-            "so the environment can be cached and the test step runs without the network.",
-        ),
+        details=tuple(details),
         files=tuple(files),
         env=env.setenv,
     )
+
+
+def shell_pip_install(args: Sequence[str]) -> str:
+    """`pip_install`, run-time values (`{envtmpdir}`, `{env:X}`) expanded by the shell."""
+    return f"{PIP_INSTALL} {shell_join(args)}"

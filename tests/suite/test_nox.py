@@ -73,3 +73,23 @@ def test_nox_session_with_logic_runs_nox(tmp_path: Path) -> None:
         "sys.version_info[:2])')\"",
     )
     assert check.network
+
+
+def test_nox_pip_install_through_session_run_moves_to_the_install_step(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "noxfile.py": """
+                import nox
+
+                @nox.session
+                def tests(session):
+                    session.run("python", "-m", "pip", "install", "-e", ".[all]")
+                    session.run("pytest")
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install -e '.[all]'",)
+    assert check.test == ("pytest",)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 
+import pytest
+
+from app.suite.recipe import Untranslatable
+from app.suite.runlog import Masker, RunLog
 from app.suite.tox import expand_braces
+from app.suite.tox_substitutions import Where, shell_join, substitute
 from tests.suite import projects
 from tests.suite.projects import write
 from tests.suite.test_detect import planned_tests
+from tests.suite.test_runner import make_runner
 
 
 def test_flask_like_tox_ini(tmp_path: Path) -> None:
@@ -17,7 +28,10 @@ def test_flask_like_tox_ini(tmp_path: Path) -> None:
         "python -m pip install -r requirements/tests.txt",
         "python -m pip install .",
     )
-    assert check.test == ("pytest -v --tb=short --basetemp=.tox/py312/tmp",)
+    # tox creates its env's tmp folder before the commands; a fresh checkout has none.
+    assert check.test == (
+        "mkdir -p .tox/py312/tmp && pytest -v --tb=short --basetemp=.tox/py312/tmp",
+    )
     assert check.dependency_files == ("pyproject.toml", "tox.ini", "requirements/tests.txt")
     assert check.explanation[0] == "Detected: tox env `py312` in tox.ini."
     assert not check.network
@@ -26,7 +40,9 @@ def test_flask_like_tox_ini(tmp_path: Path) -> None:
 def test_flask_like_tox_toml_with_dependency_group(tmp_path: Path) -> None:
     check = planned_tests(projects.flask_like_tox_toml(tmp_path))
     assert check.install == ("python -m pip install --group tests .",)
-    assert check.test == ("pytest -v --tb=short --basetemp=.tox/py3.13/tmp",)
+    assert check.test == (
+        "mkdir -p .tox/py3.13/tmp && pytest -v --tb=short --basetemp=.tox/py3.13/tmp",
+    )
     assert check.dependency_files == ("pyproject.toml", "tox.toml")
 
 
@@ -73,8 +89,8 @@ def test_tox_factors_changedir_and_ignored_errors(tmp_path: Path) -> None:
         "python -m pip install -e '.[test,yaml]'",
     )
     assert check.test == (
-        "cd ./tests && python -m coverage erase || true",
-        "cd ./tests && python -m pytest --strict-markers -q",
+        "cd tests && python -m coverage erase || true",
+        "cd tests && python -m pytest --strict-markers -q",
     )
 
 
@@ -119,7 +135,7 @@ def test_tox_that_cannot_be_translated_runs_tox(tmp_path: Path) -> None:
         tmp_path,
         {
             "tox.ini": "[tox]\nenvlist = py311, py312\n\n[testenv]\ndeps = pytest\n"
-            "commands = pytest {env:PYTEST_FLAGS:-q} {posargs}\n",
+            "commands = pytest {glob:tests/*.py} {posargs}\n",
             "tests/test_x.py": "def test_x():\n    pass\n",
         },
     )
@@ -129,7 +145,7 @@ def test_tox_that_cannot_be_translated_runs_tox(tmp_path: Path) -> None:
     assert check.test == ("tox run -e py",)
     assert check.network  # tox builds its environment while testing
     assert check.explanation[0] == "Detected: tox `py312` in tox.ini."
-    assert "(the substitution `{env:PYTEST_FLAGS:-q}`)" in check.explanation[1]
+    assert "(the substitution `{glob:tests/*.py}`)" in check.explanation[1]
 
 
 def test_tox_without_test_env_is_ignored(tmp_path: Path) -> None:
@@ -154,3 +170,174 @@ def test_brace_expansion() -> None:
         "py312-django50",
     ]
     assert expand_braces("lint") == ["lint"]
+
+
+# ---- every substitution tox defines: translated to something that exists, or refused
+
+
+def test_each_tox_substitution_is_translated_or_refused() -> None:
+    here = Where("py312")
+    in_tests = Where("py312", root="..", setenv={"FROM_SETENV": "yes"})
+    translated = {
+        "{toxinidir}/setup.cfg": ("../setup.cfg", ()),
+        "{tox_root}": ("..", ()),
+        "{envtmpdir}": ("../.tox/py312/tmp", (".tox/py312/tmp",)),
+        "{env_tmp_dir}": ("../.tox/py312/tmp", (".tox/py312/tmp",)),
+        "{envlogdir}": ("../.tox/py312/log", (".tox/py312/log",)),
+        "{toxworkdir}/c": ("../.tox/c", (".tox",)),
+        "{temp_dir}": ("../.tox/.tmp", (".tox/.tmp",)),
+        "{envname}-{env_name}": ("py312-py312", ()),
+        "{envpython}": ("python", ()),
+        "{posargs:-x tests}": ("-x tests", ()),
+        "{posargs}": ("", ()),
+        "{tty:--color=yes:--color=no}": ("--color=no", ()),
+        "a{/}b{:}c": ("a/b:c", ()),
+        "{env:FROM_SETENV:no}": ("yes", ()),
+    }
+    for text, (expected, folders) in translated.items():
+        done = substitute(text, in_tests)
+        assert (done.text, done.folders) == (expected, frozenset(folders)), text
+    # The environment's folders and the variables are the shell's to expand when it runs.
+    args = shlex.split(
+        substitute(
+            '{envbindir}/python {envsitepackagesdir} {envdir} {env:A:{env:B:x"y}} {homedir}',
+            here,
+        ).text
+    )
+    shown = subprocess.run(
+        ["sh", "-c", "printf '%s\\n' " + shell_join(args)],
+        env={"VIRTUAL_ENV": "/v", "B": "from B", "HOME": "/h", "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert shown[0] == "/v/bin/python"
+    assert shown[1].endswith("site-packages")
+    assert shown[2:] == ["/v", "from B", "/h"]
+    # A `setenv` value is handed over as it is: what only the shell knows is refused there.
+    for text in ("{envbindir}", "{env:PATH}", "{glob:*.txt}", "{[testenv]deps}", "{unknown}"):
+        with pytest.raises(Untranslatable, match="the substitution"):
+            substitute(text, Where("py312", shell=False))
+    assert substitute("{env:UNSET:fallback}", Where("py312", shell=False)).text == "fallback"
+
+
+def test_references_setenv_and_install_commands_in_tox_ini(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "setup.py": "from setuptools import setup\nsetup()\n",
+            "tox.ini": """
+                [tox]
+                envlist = py312
+
+                [base]
+                deps =
+                    pytest
+                    coverage
+
+                [testenv]
+                deps = {[base]deps}
+                setenv =
+                    COVERAGE_FILE = {toxworkdir}/.coverage.{envname}
+                changedir = tests
+                commands =
+                    python -m pip install -e {toxinidir}[all]
+                    poetry install --with test
+                    - uv pip install "six>=1"
+                    poetry run pytest --basetemp={envtmpdir} {posargs:-q}
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install[:2] == (
+        "python -m pip install pytest coverage",
+        "python -m pip install .",
+    )
+    moved = check.install[2:]
+    assert (
+        moved[0] == "mkdir -p .tox .tox/py312/tmp && cd tests && python -m pip install -e '..[all]'"
+    )
+    assert "poetry install --no-interaction --with test" in moved[2]
+    assert moved[3].endswith("cd tests && python -m pip install 'six>=1' || true")
+    assert check.test == (
+        "mkdir -p .tox .tox/py312/tmp && cd tests && pytest --basetemp=../.tox/py312/tmp -q",
+    )
+    assert check.env == (("COVERAGE_FILE", ".tox/.coverage.py312"),)
+    assert "run in the install step" in " ".join(check.explanation)
+
+
+def test_a_tool_that_builds_its_own_environment_runs_tox(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "tox.ini": "[testenv]\nskip_install = true\ncommands =\n  uv sync\n  pytest\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.test == ("tox run -e py",)
+    assert "`uv sync`, which builds an environment of its own" in check.explanation[1]
+
+
+# ---- through the real sandbox
+
+
+def _wheel(folder: Path) -> None:
+    """A one-module wheel, so that an install needs neither the network nor a build backend."""
+    files = {
+        "hello.py": "GREETING = 'hello'\n",
+        "hello-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: hello\nVersion: 0.1\n",
+        "hello-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    records = "".join(f"{name},,\n" for name in files) + "hello-0.1.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(folder / "hello-0.1-py3-none-any.whl", "w") as wheel:
+        for name, text in {**files, "hello-0.1.dist-info/RECORD": records}.items():
+            wheel.writestr(name, text)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
+)
+async def test_tox_commands_that_install_and_use_envtmpdir_run_in_the_sandbox(
+    tmp_path: Path,
+) -> None:
+    # Before: the `pip install` ran in the test step (network off, environment read-only) and
+    # `{envtmpdir}` was a folder nobody had made.
+    project = write(
+        tmp_path / "project",
+        {
+            "tox.ini": """
+                [tox]
+                skipsdist = true
+
+                [testenv]
+                commands =
+                    python -m pip install --no-index {toxinidir}/wheels/hello-0.1-py3-none-any.whl
+                    python check.py {envtmpdir}
+                """,
+            "check.py": """
+                import os, sys
+                import hello
+                assert os.path.isdir(sys.argv[1]), sys.argv[1]
+                print(hello.GREETING, "from", sys.argv[1])
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    (project / "wheels").mkdir()
+    _wheel(project / "wheels")
+    check = planned_tests(project)
+    runner = make_runner(tmp_path)
+    log = RunLog(tmp_path / "run" / "output.log", Masker(()))
+    try:
+        outcome = await runner.run(
+            check, repository="repo", workspace=project, artifacts=tmp_path / "run", log=log
+        )
+    finally:
+        log.close()
+    text = (tmp_path / "run" / "output.log").read_text()
+    assert outcome.returncode == 0, text
+    assert "hello from .tox/py/tmp" in text

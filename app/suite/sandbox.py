@@ -680,6 +680,7 @@ class _Setup:
     disable_userns: bool = True  # bwrap 0.8+: --disable-userns (user-namespace mode)
     seccomp: bytes | None = None  # user_namespace_filter(), loaded by bwrap
     own_network: bool = False  # the child makes the network namespace (_own_network), not bwrap
+    own_hosts: bool = False  # HOSTS over /etc/hosts (_hosts_replaceable)
 
 
 class Sandbox:
@@ -727,10 +728,9 @@ class Sandbox:
         group = _RunCgroup(setup.cgroups, limits) if setup.cgroups is not None else None
         scan = _Scan()
         try:
-            sandboxed = setup.mode != "none"
             with (
-                _filter_fd(setup.seccomp if sandboxed else None) as seccomp,
-                _filter_fd(HOSTS if sandboxed else None, "conveyor-hosts") as hosts,
+                _filter_fd(setup.seccomp if setup.mode != "none" else None) as seccomp,
+                _filter_fd(HOSTS if setup.own_hosts else None, "conveyor-hosts") as hosts,
             ):
                 if setup.mode == "none":
                     argv, run_cwd = ["/bin/sh", "-c", command], _host_cwd(mounts, cwd)
@@ -1383,6 +1383,7 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
     limits = cgroups_used.describe() if cgroups_used else "rlimits only"
     description = f"isolated: {version} + user {user} (uid {account.pw_uid}) + {limits}"
     own_network = _can_own_network(notes)
+    own_hosts = _hosts_replaceable(notes)
     if seccomp is None:
         notes.append("no seccomp filter here: runs can create user namespaces")
     if notes:
@@ -1404,6 +1405,7 @@ def _open_isolated(bwrap: str, user: str, hidden: tuple[str, ...]) -> Sandbox:
             sized_tmpfs="--size" in options,
             seccomp=seccomp,
             own_network=own_network,
+            own_hosts=own_hosts,
         )
     )
 
@@ -1426,6 +1428,15 @@ def _can_own_network(notes: list[str], user: bool = False) -> bool:
         )
         return False
     return True
+
+
+def _hosts_replaceable(notes: list[str]) -> bool:
+    """Whether bwrap can put HOSTS over /etc/hosts: it needs a file there to mount on (the
+    sandbox's /etc is the host's, read-only), not a link out of /etc."""
+    if os.path.isfile("/etc/hosts") and _under(os.path.realpath("/etc/hosts"), "/etc"):
+        return True
+    notes.append("the host's /etc/hosts is not a file in /etc: the sandbox shows it as it is")
+    return False
 
 
 def _job_user(user: str) -> pwd.struct_passwd:
@@ -1477,6 +1488,7 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
     )
     notes: list[str] = []
     own_network = _can_own_network(notes, user=True)
+    own_hosts = _hosts_replaceable(notes)
     description += "".join(f"; {note}" for note in notes)
     if seccomp is None and not disable_userns:
         description += "; runs can create user namespaces (neither seccomp nor bubblewrap 0.8+)"
@@ -1494,5 +1506,6 @@ def _open_user_namespace(bwrap: str, hidden: tuple[str, ...]) -> Sandbox:
             disable_userns=disable_userns,
             seccomp=seccomp,
             own_network=own_network,
+            own_hosts=own_hosts,
         )
     )

@@ -35,6 +35,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from dataclasses import dataclass, replace
@@ -74,6 +75,7 @@ class Check:
     conclusion: str
     title: str
     count: int | None
+    seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -153,27 +155,43 @@ def prepare(project: Project, projects: Path, mirrors: Path | None) -> str:
 def run_check(
     project: Project, clone: Path, conveyor: Path, cache: Path, logs: Path, timeout: float
 ) -> Result:
+    """Runs the check, timing each of its checks from the `==> name` line that starts it."""
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(conveyor)}
     started = time.monotonic()
-    try:
-        done = subprocess.run(
+    starts: list[tuple[str, float]] = []
+    with tempfile.TemporaryFile("w+") as stdout:
+        process = subprocess.Popen(
             [sys.executable, "-m", "app", "check", str(clone)],
             cwd=conveyor,
             env=env,
-            capture_output=True,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
         )
-        output = done.stdout + "\n--- stderr ---\n" + done.stderr
-        # A crash of Conveyor itself: its last words say which.
-        said = done.stderr.strip().splitlines()
-        problem = f"exit {done.returncode}: {said[-1][:80]}" if said else f"exit {done.returncode}"
-    except subprocess.TimeoutExpired as expired:
-        output = str(expired.stdout or "")
+        stopper = threading.Timer(timeout, process.kill)
+        stopper.start()
+        assert process.stderr is not None
+        said = []
+        for line in process.stderr:
+            said.append(line.rstrip("\n"))
+            if line.startswith("==> "):
+                starts.append((line[4:].strip(), time.monotonic()))
+        returncode = process.wait()
+        stopper.cancel()
+        stdout.seek(0)
+        output = stdout.read() + "\n--- stderr ---\n" + "\n".join(said)
+    ended = time.monotonic()
+    if returncode < 0:
         problem = f"stopped after {timeout:.0f}s"
-    seconds = time.monotonic() - started
+    else:
+        # A crash of Conveyor itself: its last words say which.
+        last = [line for line in said if line.strip()]
+        problem = f"exit {returncode}: {last[-1][:80]}" if last else f"exit {returncode}"
     (logs / f"{project.name}.log").write_text(output)
-    return Result(project, parse_checks(output), seconds, problem)
+    ends = [t for _, t in starts[1:]] + [ended]
+    seconds = {name: end - start for (name, start), end in zip(starts, ends, strict=True)}
+    checks = tuple(replace(c, seconds=seconds.get(c.name)) for c in parse_checks(output))
+    return Result(project, checks, ended - started, problem)
 
 
 def within(count: int | None, expected: int | None) -> bool:
@@ -182,19 +200,27 @@ def within(count: int | None, expected: int | None) -> bool:
     return abs(count - expected) <= max(expected * 0.01, 0)
 
 
+def tests_seconds(result: Result) -> float:
+    """The tests check's own time when it was seen starting, else the whole run's."""
+    tests = result.tests
+    return tests.seconds if tests and tests.seconds is not None else result.seconds
+
+
 def row(result: Result) -> str:
     p, tests = result.project, result.tests
     conclusion = tests.conclusion if tests else "no checks"
     count = str(tests.count) if tests and tests.count is not None else "-"
     person_count = str(p.tests) if p.tests is not None else "-"
     person_time = f"{p.seconds:.0f}s" if p.seconds is not None else "-"
-    others = ", ".join(f"{c.name}={c.conclusion}" for c in result.checks if c is not tests)
     mark = "" if within(tests.count if tests else None, p.tests) else " ≠"
+    said = [] if not tests or tests.conclusion == "success" else [f"“{tests.title[:60]}”"]
+    said += [f"{c.name}={c.conclusion}" for c in result.checks if c is not tests]
     if not result.checks:
-        others = result.problem
+        said = [result.problem]
     return (
         f"{p.name:<16} {p.conclusion:<8} {conclusion:<9} {person_count:>6} {count:>6}{mark:<2} "
-        f"{person_time:>6} {result.seconds:>5.0f}s  {others}"
+        f"{person_time:>6} {tests_seconds(result):>5.0f}s {result.seconds:>5.0f}s  "
+        + "; ".join(said)
     )
 
 
@@ -228,7 +254,7 @@ def main() -> int:
     print(f"conveyor: {args.conveyor}  logs: {logs}  caches: {cache}", flush=True)
     print(
         f"{'project':<16} {'person':<8} {'conveyor':<9} {'count':>6} {'count':>6}   "
-        f"{'time':>6} {'time':>6}  other checks",
+        f"{'time':>6} {'tests':>6} {'all':>6}  tests title when not green; other checks",
         flush=True,
     )
     results: list[Result] = []
@@ -246,7 +272,9 @@ def main() -> int:
     person_green = [r for r in results if r.project.conclusion == "success"]
     green = [r for r in person_green if r.tests and r.tests.conclusion == "success"]
     counted = [r for r in green if within(r.tests.count if r.tests else None, r.project.tests)]
-    faster = [r for r in green if r.project.seconds is not None and r.seconds <= r.project.seconds]
+    faster = [
+        r for r in green if r.project.seconds is not None and tests_seconds(r) <= r.project.seconds
+    ]
     print(
         f"green on {len(green)} of {len(person_green)} where the person is green; "
         f"counts within ±1% on {len(counted)}; no slower than the person on {len(faster)}"

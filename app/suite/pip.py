@@ -23,6 +23,7 @@ from app.suite.dependencies import (
 from app.suite.project import Project, TestFiles, literal_strings, setup_call_kwargs, table
 from app.suite.pytest_or_unittest import choose_runner
 from app.suite.recipe import Recipe, pip_install
+from app.suite.workflows import ci_extras
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,23 @@ def _package_sources(project: Project) -> list[Source]:
         return [Source(tuple(deps), frozenset(requirement_names(deps)), phrase)] if deps else []
     all_extras = extras(project)
     extra = choose_set(all_extras)
-    if extra is None:
+    # The extras the project's own CI installs: its tests may import what they bring.
+    from_ci = ci_extras(project.root, all_extras)
+    chosen = list(dict.fromkeys([*([extra] if extra else []), *from_ci]))
+    if not chosen:
         return [Source(("-e", "."), frozenset(), "the project itself (editable)")]
+    spelled = ",".join(chosen)
+    phrase = f"the project itself (editable) with its extra `{extra}`" if extra else ""
+    if from_ci:
+        phrase = (
+            f"the project itself (editable) with the extras `{spelled}`"
+            f" (its GitHub workflows install `{','.join(from_ci)}`)"
+        )
     return [
         Source(
-            ("-e", f".[{extra}]"),
-            frozenset(requirement_names(all_extras[extra])),
-            f"the project itself (editable) with its extra `{extra}`",
+            ("-e", f".[{spelled}]"),
+            frozenset(n for e in chosen for n in requirement_names(all_extras[e])),
+            phrase,
         )
     ]
 

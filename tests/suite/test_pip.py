@@ -249,3 +249,57 @@ def test_poetry_legacy_dev_dependencies_without_pytest(tmp_path: Path) -> None:
     assert check.install[1].endswith("poetry install --no-interaction")
     assert check.install[2] == "python -m pip install pytest"
     assert "Poetry dev-dependencies" in check.explanation[0]
+
+
+def test_the_extras_the_project_s_ci_installs_are_installed(tmp_path: Path) -> None:
+    # Shaped like a library whose tests import the modules of its optional extras: its
+    # workflow installs `.[test,yaml]`, and `uv sync --extra toml` in another job.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": """
+                [build-system]
+                requires = ["setuptools>=61"]
+                build-backend = "setuptools.build_meta"
+
+                [project]
+                name = "lib"
+                version = "1"
+
+                [project.optional-dependencies]
+                test = ["pytest"]
+                yaml = ["pyyaml"]
+                toml = ["tomli-w"]
+                docs = ["sphinx"]
+                """,
+            ".github/workflows/tests.yml": """
+                jobs:
+                  test:
+                    steps:
+                      - run: python -m pip install -e ".[test,yaml]"  # and the matrix's:
+                      - run: pip install .[${{ matrix.extra }}]
+                  other:
+                    steps:
+                      - run: uv sync --extra toml --group dev
+                """,
+            "tests/test_x.py": "import yaml\n\ndef test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install -e '.[test,yaml,toml]'",)
+    assert "its GitHub workflows install `test,yaml,toml`" in check.explanation[0]
+
+
+def test_all_extras_in_ci_means_every_declared_extra(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'
+            'build-backend = "hatchling.build"\n\n[project]\nname = "lib"\nversion = "1"\n\n'
+            '[project.optional-dependencies]\npandas = ["pandas"]\nemail = ["email-validator"]\n',
+            ".github/workflows/ci.yml": "steps:\n  - run: uv sync --all-extras --group testing\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install -e '.[email,pandas]' pytest",)

@@ -546,17 +546,17 @@ def _own_network(user: bool) -> None:
     with `lo` up and the sandbox's addresses on it; raises OSError where it cannot.
 
     Root (the isolated mode) has the rights to; an ordinary user (`user`) gets them in a user
-    namespace of its own made with it, mapping only its own uid and gid: bwrap, not set-uid,
-    loses them at exec and makes the job's user namespace inside that one, so the job can no
-    more change this namespace than root's."""
+    namespace made with it, mapping only its own uid and gid. bwrap (not set-uid) loses them at
+    exec and makes the job's user namespace inside that one: the job, without capabilities in
+    a namespace below the network namespace's owner, cannot change it."""
     libc = _libc_handle()
     uid, gid = os.geteuid(), os.getegid()
     if libc.unshare(_CLONE_NEWNET | (_CLONE_NEWUSER if user else 0)) != 0:
         number = ctypes.get_errno()
         raise OSError(number, f"unshare: {os.strerror(number)}")
     if user:
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1")):
-            _write_proc(name, text)
+        _write_proc("setgroups", "deny")  # required before an unprivileged gid_map
+        _write_proc("uid_map", f"{uid} {uid} 1")
         _write_proc("gid_map", f"{gid} {gid} 1")
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as route:
         up = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, _LOOPBACK, _IFF_UP, _IFF_UP)

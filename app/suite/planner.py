@@ -1,10 +1,12 @@
 """The plan for a commit: the repository's configuration when it has one, else detection.
 
 Configured checks already carry one Python version each (`python = ["3.11", "3.12"]` became
-`tests (3.11)` and `tests (3.12)` in config.py). A detected plan runs on the server's default
-Python unless the project's `requires-python` rules that one out; then it runs on the newest one it
-allows. A version that is not installed is not an error here: the check
-keeps it, and the runner fails that check with `missing_python_message`.
+`tests (3.11)` and `tests (3.12)` in config.py). A detected plan runs on the newest Python the
+project declares (classifiers, tox env_list, nox `python=`, its CI matrix) that is installed and
+that `requires-python` allows; without such a declaration, on the server's default Python unless
+`requires-python` rules that one out, and then on the newest one it allows. A version that is not
+installed is not an error here: the check keeps it, and the runner fails that check with
+`missing_python_message`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from app.suite.config import load_config
+from app.suite.declared_pythons import Declared, declared_pythons
 from app.suite.detect import detect, requires_python
 from app.suite.plan import CheckSpec, Plan
 from app.suite.pre_commit import PRE_COMMIT_CHECK
+from app.suite.project import read_project
 
 __all__ = ["make_plan", "match_python", "missing_python_message"]
 
@@ -33,6 +37,10 @@ def make_plan(root: Path, available: Sequence[str]) -> Plan:
         return configured
     plan = detect(root)
     spec = requires_python(root)
+    declared = _declared_choice(declared_pythons(read_project(root)), spec, available)
+    if declared is not None:
+        chosen, line = declared
+        return replace(plan, checks=tuple(_pinned(c, chosen, line) for c in plan.checks))
     chosen = _python_for(spec, available) if spec else None
     if not chosen:
         return plan
@@ -41,6 +49,28 @@ def make_plan(root: Path, available: Sequence[str]) -> Plan:
     )
     checks = tuple(_pinned(check, chosen, line) for check in plan.checks)
     return replace(plan, checks=checks)
+
+
+def _declared_choice(
+    declared: Declared, spec: str | None, available: Sequence[str]
+) -> tuple[str, str] | None:
+    """The newest version the project declares (classifiers, tox, nox, CI matrix) that is
+    installed and that `requires-python` allows, and the line that says so."""
+    installed = {_minor(v) for v in available}
+    fitting = [
+        v
+        for v in declared.versions
+        if v in installed and (spec is None or _satisfies(_version(v), spec) is not False)
+    ]
+    if not fitting:
+        return None
+    chosen = fitting[-1]
+    line = (
+        f"Python {chosen}: the newest of the versions the project declares "
+        f"({', '.join(declared.versions)}, in its {' and '.join(declared.sources)}) "
+        "that is installed here."
+    )
+    return chosen, line
 
 
 def match_python(requested: str, available: Sequence[str]) -> str | None:

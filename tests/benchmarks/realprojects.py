@@ -11,7 +11,12 @@ its time beside the person's time, then `green on N of M` over the projects the 
 Run by hand:
 
     .venv/bin/python tests/benchmarks/realprojects.py --projects /work/realprojects \
-        [--mirrors /work/.mirror] [--only click,attrs] [--logs DIR]
+        [--mirrors /work/.mirror] [--only click,attrs] [--logs DIR] [--conveyor WORKTREE]
+
+Each project's output goes to `--logs` (`<name>.log`, with its times in `<name>.json`);
+`--again --logs DIR` prints the table again from them (after the list's person results changed)
+without running anything. `--conveyor` runs another checkout of Conveyor (a `git worktree` of one
+commit), so that edits in progress in this one do not disturb a long run.
 
 Preparing the clones: `--projects` is a folder holding one clone per project, named as in the
 list, checked out at the pinned commit. With `--mirrors`, a missing clone is made from a git
@@ -30,6 +35,7 @@ person's was (the person had pip's usual download cache). Counts are passed + fa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -187,11 +193,25 @@ def run_check(
         # A crash of Conveyor itself: its last words say which.
         last = [line for line in said if line.strip()]
         problem = f"exit {returncode}: {last[-1][:80]}" if last else f"exit {returncode}"
-    (logs / f"{project.name}.log").write_text(output)
     ends = [t for _, t in starts[1:]] + [ended]
     seconds = {name: end - start for (name, start), end in zip(starts, ends, strict=True)}
-    checks = tuple(replace(c, seconds=seconds.get(c.name)) for c in parse_checks(output))
-    return Result(project, checks, ended - started, problem)
+    (logs / f"{project.name}.log").write_text(output)
+    times = {"total": ended - started, "checks": seconds, "problem": problem}
+    (logs / f"{project.name}.json").write_text(json.dumps(times))
+    result = from_logs(project, logs)
+    assert result is not None  # both files were just written
+    return result
+
+
+def from_logs(project: Project, logs: Path) -> Result | None:
+    """A project's result as its run left it in `logs` (None if it has not run)."""
+    log, times = logs / f"{project.name}.log", logs / f"{project.name}.json"
+    if not log.is_file() or not times.is_file():
+        return None
+    saved = json.loads(times.read_text())
+    seconds = {str(k): float(v) for k, v in saved["checks"].items()}
+    checks = tuple(replace(c, seconds=seconds.get(c.name)) for c in parse_checks(log.read_text()))
+    return Result(project, checks, float(saved["total"]), str(saved["problem"]))
 
 
 def within(count: int | None, expected: int | None) -> bool:
@@ -237,6 +257,11 @@ def main() -> int:
         default=ROOT,
         help="the Conveyor checkout to run (e.g. a `git worktree` of one commit)",
     )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="print the table again from the outputs in --logs, running nothing",
+    )
     parser.add_argument("--cache-home", type=Path, help="Conveyor's caches (default: fresh)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per project")
     args = parser.parse_args()
@@ -248,6 +273,8 @@ def main() -> int:
         if unknown:
             parser.error(f"not in {args.list}: {', '.join(sorted(unknown))}")
         projects = [p for p in projects if p.name in wanted]
+    if args.again and not args.logs:
+        parser.error("--again reads the outputs of an earlier run: give its --logs")
     logs = args.logs or Path(tempfile.mkdtemp(prefix="realprojects-logs-"))
     logs.mkdir(parents=True, exist_ok=True)
     cache = args.cache_home or Path(tempfile.mkdtemp(prefix="realprojects-cache-"))
@@ -259,13 +286,19 @@ def main() -> int:
     )
     results: list[Result] = []
     for project in projects:
-        problem = prepare(project, args.projects, args.mirrors)
+        problem = "" if args.again else prepare(project, args.projects, args.mirrors)
         if problem:
             print(f"{project.name:<16} skipped: {problem}", flush=True)
             continue
-        result = run_check(
-            project, args.projects / project.name, args.conveyor, cache, logs, args.timeout
-        )
+        if args.again:
+            result = from_logs(project, logs)
+            if result is None:
+                print(f"{project.name:<16} not run yet", flush=True)
+                continue
+        else:
+            result = run_check(
+                project, args.projects / project.name, args.conveyor, cache, logs, args.timeout
+            )
         results.append(result)
         print(row(result), flush=True)
 

@@ -39,8 +39,8 @@ def make_plan(root: Path, available: Sequence[str]) -> Plan:
     spec = requires_python(root)
     declared = _declared_choice(declared_pythons(read_project(root)), spec, available)
     if declared is not None:
-        chosen, line = declared
-        return replace(plan, checks=tuple(_pinned(c, chosen, line) for c in plan.checks))
+        newest, why = declared
+        return replace(plan, checks=tuple(_pinned(c, newest, why) for c in plan.checks))
     chosen = _python_for(spec, available) if spec else None
     if not chosen:
         return plan

@@ -20,7 +20,7 @@ from app.report.summary import build_output
 from app.report.terminal import render
 from app.suite.egress import EgressPolicy
 from app.suite.environments import EnvironmentCache
-from app.suite.plan import ConfigError
+from app.suite.plan import ConfigError, check_names
 from app.suite.planner import make_plan
 from app.suite.pythons import discover
 from app.suite.runlog import Masker, RunLog
@@ -70,9 +70,14 @@ async def _check(path: Path, verbose: bool) -> int:
     except ConfigError as error:
         print(render("configuration", CheckOutput("failure", "Configuration error", str(error))))
         return 1
-    if not plan.checks:
+    # As the service does: a detected plan without tests still reports `tests`, with the note
+    # that says why, even when another check (pre-commit) runs.
+    planned = {spec.name for spec in plan.checks}
+    unplanned = [name for name in check_names(plan, ("tests",)) if name not in planned]
+    for name in unplanned:
         notes = "\n\n".join(plan.notes) or "No tests found."
-        print(render("tests", CheckOutput("neutral", "No tests found", notes)))
+        print(render(name, CheckOutput("neutral", "No tests found", notes)) + "\n")
+    if not plan.checks:
         return 1
     # As the service does: the package index and the proxy of this machine's environment.
     install_env = package_index_settings(os.environ)
@@ -108,7 +113,7 @@ async def _check(path: Path, verbose: bool) -> int:
             print(render(spec.name, output, with_text=verbose or output.conclusion != "success"))
             print()
             all_passed &= output.conclusion == "success"
-    return 0 if all_passed else 1
+    return 0 if all_passed and not unplanned else 1
 
 
 def _repository_key(path: Path) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from app.suite.hatch import hatch_recipe
@@ -42,6 +43,7 @@ from app.suite.project import (
     setup_call_kwargs,
     table,
 )
+from app.suite.pytest_config import PytestConfig, read_pytest_config
 from app.suite.recipe import Recipe
 from app.suite.tox import tox_recipe
 
@@ -59,7 +61,8 @@ HOW_TO_CHANGE = (
 def detect(root: Path) -> Plan:
     """The plan for a repository without Conveyor configuration."""
     project = read_project(root)
-    tests = find_tests(root)
+    pytest_config = read_pytest_config(root)
+    tests = find_tests(root, pytest_config)
     checks: list[CheckSpec] = []
     notes: list[str] = []
     if tests.found:
@@ -71,13 +74,26 @@ def detect(root: Path) -> Plan:
         )
         checks.append(_tests_check(project, recipe))
     else:
-        notes.append(
-            "No tests found: no `test_*.py` or `*_test.py` files in the repository. "
-            "Add tests, or say what to run in `[tool.conveyor.checks]` — see README."
-        )
+        notes.append(_no_tests_note(pytest_config))
     if project.has(PRE_COMMIT_CONFIG):
         checks.append(pre_commit_check())
+    # Every check's summary says why the plan is what it is (a pre-commit check alone, say).
+    checks = [replace(c, explanation=(*c.explanation, *notes)) for c in checks]
     return Plan(checks=tuple(checks), origin="detected", notes=tuple(notes))
+
+
+def _no_tests_note(config: PytestConfig) -> str:
+    names = " or ".join(f"`{pattern}`" for pattern in config.python_files)
+    where = (
+        "under " + ", ".join(f"`{path}`" for path in config.testpaths)
+        if config.testpaths
+        else "in the repository"
+    )
+    told = f" (as {config.source} says)" if config.found else ""
+    return (
+        f"No tests found: no {names} files {where}{told}. "
+        "Add tests, or say what to run in `[tool.conveyor.checks]` — see README."
+    )
 
 
 def _tests_check(project: Project, recipe: Recipe) -> CheckSpec:

@@ -13,8 +13,9 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from app.suite.plan import ConfigError
 from app.suite.repository_files import (
@@ -25,6 +26,9 @@ from app.suite.repository_files import (
     parser_message,
     read_text,
 )
+
+if TYPE_CHECKING:  # pytest_config reads its files with this module's readers
+    from app.suite.pytest_config import PytestConfig
 
 # Files that declare dependencies or install steps: a cached environment is reused only while
 # they are unchanged. Requirements files found elsewhere are added by the rules that use them.
@@ -64,9 +68,11 @@ _SKIPPED_DIRS = frozenset(
         "test_data",
     }
 )
+# pytest's defaults (_pytest/python.py and _pytest/main.py), when its configuration says nothing.
+DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
+DEFAULT_NORECURSEDIRS = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv")
 _MAX_SCANNED_ENTRIES = 20_000  # a monorepo scan must stay fast; tests are near the top anyway
 _MAX_READ_TEST_FILES = 60
-_TEST_FILE = re.compile(r"^(test_.*|.*_test)\.py$")
 _PYTEST_STYLE = re.compile(
     r"^\s*(import pytest|from pytest\b|@pytest\.)|^(async )?def test_", re.MULTILINE
 )
@@ -239,14 +245,24 @@ class TestFiles:
         return all(path.startswith(folder + "/") for path in self.paths)
 
 
-def find_tests(root: Path) -> TestFiles:
+def find_tests(root: Path, config: PytestConfig | None = None) -> TestFiles:
+    """The test files pytest would collect from the root: named by `python_files`, under
+    `testpaths` when the configuration gives them, not in `norecursedirs` (nor in the folders
+    Conveyor never searches). Without a configuration, pytest's defaults."""
+    python_files = config.python_files if config else DEFAULT_PYTHON_FILES
+    testpaths = config.testpaths if config else ()
+    norecurse = config.norecursedirs if config else DEFAULT_NORECURSEDIRS
     paths: list[str] = []
     conftest = False
-    for relative in _walk(root):
+    for relative in _walk(root, norecurse):
         name = relative.rsplit("/", 1)[-1]
         if name == "conftest.py":
             conftest = True
-        elif _TEST_FILE.match(name):
+        elif (
+            name.endswith(".py")
+            and _matches(relative, python_files)
+            and (not testpaths or _under_any(relative, testpaths))
+        ):
             paths.append(relative)
     paths.sort()
     texts = [text for path in paths[:_MAX_READ_TEST_FILES] if (text := _test_text(root, path))]
@@ -256,6 +272,28 @@ def find_tests(root: Path) -> TestFiles:
         pytest_style=any(_PYTEST_STYLE.search(text) for text in texts),
         unittest_style=any(_UNITTEST_STYLE.search(text) for text in texts),
     )
+
+
+def _matches(relative: str, patterns: tuple[str, ...]) -> bool:
+    # As pytest's fnmatch_ex: a pattern without a slash is matched against the file's name.
+    name = relative.rsplit("/", 1)[-1]
+    return any(
+        fnmatch(name, pattern) if "/" not in pattern else fnmatch(relative, f"*{pattern}")
+        for pattern in patterns
+    )
+
+
+def _under_any(relative: str, testpaths: tuple[str, ...]) -> bool:
+    """Is the file one of the testpaths (globs relative to the root) or inside one?"""
+    parts = PurePosixPath(relative).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for testpath in testpaths:
+        pattern = testpath.strip().removeprefix("./").rstrip("/")
+        if pattern in ("", "."):
+            return True
+        if any(fnmatch(prefix, pattern) for prefix in prefixes):
+            return True
+    return False
 
 
 def _test_text(root: Path, relative: str) -> str | None:
@@ -268,7 +306,7 @@ def _test_text(root: Path, relative: str) -> str | None:
         return None
 
 
-def _walk(root: Path) -> Iterator[str]:
+def _walk(root: Path, norecurse: tuple[str, ...]) -> Iterator[str]:
     # os.walk does not enter linked folders (followlinks=False): the names it yields are all
     # inside the root, though a file among them may be a link; _test_text is what reads them.
     seen = 0
@@ -276,7 +314,10 @@ def _walk(root: Path) -> Iterator[str]:
         dirs[:] = sorted(
             d
             for d in dirs
-            if not d.startswith(".") and d not in _SKIPPED_DIRS and not d.endswith(".egg-info")
+            if not d.startswith(".")
+            and d not in _SKIPPED_DIRS
+            and not d.endswith(".egg-info")
+            and not any(fnmatch(d, pattern) for pattern in norecurse)
         )
         base = Path(folder).relative_to(root).as_posix()
         for name in files:

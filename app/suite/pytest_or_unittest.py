@@ -9,7 +9,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.suite.project import Project, TestFiles, read_ini, table
+from app.suite.project import Project, TestFiles
+from app.suite.pytest_config import read_pytest_config
 from app.suite.repository_files import is_dir, is_file
 
 PYTEST = "python -m pytest"
@@ -36,17 +37,7 @@ def choose_runner(project: Project, tests: TestFiles, declared: AbstractSet[str]
 
 
 def _pytest_configured(project: Project) -> bool:
-    return (
-        "pytest" in table(project.pyproject, "tool")
-        or project.has("pytest.ini")
-        or project.setup_cfg.has_section("tool:pytest")
-        or _tox_ini_configures_pytest(project.root)
-    )
-
-
-def _tox_ini_configures_pytest(root: Path) -> bool:
-    tox_ini = read_ini(root, "tox.ini")
-    return tox_ini is not None and tox_ini.has_section("pytest")
+    return read_pytest_config(project.root).found
 
 
 def _unittest_command(root: Path, tests: TestFiles) -> str:

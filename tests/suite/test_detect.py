@@ -10,6 +10,7 @@ import pytest
 from app.suite.detect import HOW_TO_CHANGE, detect, requires_python
 from app.suite.plan import DEFAULT_TIMEOUT, CheckSpec, ConfigError, Plan
 from app.suite.project import find_tests
+from app.suite.pytest_config import read_pytest_config
 from tests.suite import projects
 from tests.suite.projects import write
 from tests.suite.test_repository_files import within
@@ -232,3 +233,78 @@ def test_files_only_noted_are_absent_when_they_lead_outside(tmp_path: Path) -> N
     assert [c.name for c in plan.checks] == ["tests"]
     assert plan.checks[0].dependency_files == ()
     assert plan.checks[0].test == ("python -m pytest tests",)  # pytest.ini would drop `tests`
+
+
+# ---- pytest's own configuration says where the tests are and how they are named
+
+TESTS_UNDERSCORE = {"checks/tests_shapes.py": "def test_area():\n    assert 2 * 3 == 6\n"}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\npython_files = ["tests_*.py"]\n'
+            'testpaths = ["checks"]\n'
+        },
+        {"pyproject.toml": '[tool.pytest]\npython_files = ["tests_*.py"]\ntestpaths = "checks"\n'},
+        {"pytest.ini": "[pytest]\npython_files = tests_*.py check_*.py\ntestpaths = checks\n"},
+        {"setup.cfg": "[tool:pytest]\npython_files =\n    tests_*.py\ntestpaths = checks\n"},
+        {"tox.ini": "[pytest]\npython_files = tests_*.py\ntestpaths = check*\n"},
+    ],
+    ids=["ini_options", "pytest9-table", "pytest.ini", "setup.cfg", "tox.ini"],
+)
+def test_tests_named_by_python_files_are_found(tmp_path: Path, config: dict[str, str]) -> None:
+    write(tmp_path, {**config, **TESTS_UNDERSCORE, "checks/helpers.py": ""})
+    assert find_tests(tmp_path, read_pytest_config(tmp_path)).paths == ("checks/tests_shapes.py",)
+    assert find_tests(tmp_path).paths == ()  # by pytest's default names: nothing
+    assert [c.name for c in detect(tmp_path).checks] == ["tests"]
+    if "tox.ini" not in config:  # (tox.ini makes it a tox project)
+        # pytest reads its own configuration: no folder is named to it
+        assert planned_tests(tmp_path).test == ("python -m pytest",)
+
+
+def test_testpaths_limit_discovery_and_norecursedirs_is_not_entered(tmp_path: Path) -> None:
+    test = "def test_x():\n    pass\n"
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\ntestpaths = tests\nnorecursedirs = slow_*\n",
+            "tests/slow_ones/test_slow.py": test,
+            "examples/test_example.py": test,
+        },
+    )
+    plan = detect(tmp_path)
+    assert plan.checks == ()
+    assert plan.notes == (
+        "No tests found: no `test_*.py` or `*_test.py` files under `tests` (as pytest.ini "
+        "[pytest] says). Add tests, or say what to run in `[tool.conveyor.checks]` — see README.",
+    )
+
+
+def test_the_first_file_pytest_reads_wins(tmp_path: Path) -> None:
+    # pytest.ini before pyproject.toml before tox.ini before setup.cfg, as pytest's rootdir rules.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\npython_files = ["tests_*.py"]\n',
+            "setup.cfg": "[tool:pytest]\npython_files = check_*.py\n",
+            "check_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    assert (
+        detect(tmp_path)
+        .notes[0]
+        .startswith("No tests found: no `tests_*.py` files in the repository (as pyproject.toml ")
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\npython_files = check_*.py\n"})
+    assert planned_tests(tmp_path).test == ("python -m pytest",)
+
+
+def test_the_no_tests_note_reaches_the_pre_commit_check(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": '[tool.pytest]\ntestpaths = ["tests"]\n'})
+    write(tmp_path, {".pre-commit-config.yaml": "repos: []\n", "test_root.py": ""})
+    plan = detect(tmp_path)
+    (pre_commit,) = plan.checks
+    assert pre_commit.explanation[-1] == plan.notes[0]
+    assert plan.notes[0].startswith("No tests found: no `test_*.py` or `*_test.py` files under")

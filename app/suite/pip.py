@@ -20,6 +20,7 @@ from app.suite.dependencies import (
     read_requirements,
     requirement_names,
 )
+from app.suite.extras import extras_the_tests_import
 from app.suite.project import Project, TestFiles, literal_strings, setup_call_kwargs, table
 from app.suite.pytest_or_unittest import choose_runner
 from app.suite.recipe import Recipe, pip_install
@@ -42,7 +43,7 @@ def pip_recipe(project: Project, tests: TestFiles) -> Recipe:
     sources += [group] if group else []
     poetry = _poetry(project)
     if poetry is None:
-        sources += _package_sources(project)
+        sources += _package_sources(project, tests)
     pdm = _pdm_source(project)
     sources += [pdm] if pdm and not group else []
     sources += _tests_require_source(project)
@@ -87,7 +88,7 @@ def _group_source(project: Project) -> Source | None:
     )
 
 
-def _package_sources(project: Project) -> list[Source]:
+def _package_sources(project: Project, tests: TestFiles) -> list[Source]:
     """The project itself, with its test extra; or, for a non-package, its listed dependencies."""
     if not project.is_package:
         deps = _non_package_dependencies(project)
@@ -97,7 +98,19 @@ def _package_sources(project: Project) -> list[Source]:
     extra = choose_set(all_extras)
     # The extras the project's own CI installs: its tests may import what they bring.
     from_ci = ci_extras(project.root, all_extras)
-    chosen = list(dict.fromkeys([*([extra] if extra else []), *from_ci]))
+    # Without that evidence, the extras that bring what the tests import.
+    imported = tuple(
+        e
+        for e in (
+            ()
+            if from_ci
+            else extras_the_tests_import(
+                project.root, tests.paths, all_extras, _non_package_dependencies(project)
+            )
+        )
+        if e != extra
+    )
+    chosen = list(dict.fromkeys([*([extra] if extra else []), *from_ci, *imported]))
     if not chosen:
         return [Source(("-e", "."), frozenset(), "the project itself (editable)")]
     spelled = ",".join(chosen)
@@ -106,6 +119,11 @@ def _package_sources(project: Project) -> list[Source]:
         phrase = (
             f"the project itself (editable) with the extras `{spelled}`"
             f" (its GitHub workflows install `{','.join(from_ci)}`)"
+        )
+    if imported:
+        phrase = (
+            f"the project itself (editable) with the extras `{spelled}`"
+            f" (its tests import what `{','.join(imported)}` brings)"
         )
     return [
         Source(

@@ -303,3 +303,37 @@ def test_all_extras_in_ci_means_every_declared_extra(tmp_path: Path) -> None:
     )
     check = planned_tests(tmp_path)
     assert check.install == ("python -m pip install -e '.[email,pandas]' pytest",)
+
+
+def test_without_ci_the_extras_bringing_what_the_tests_import_are_installed(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": """
+                [build-system]
+                requires = ["setuptools>=61"]
+                build-backend = "setuptools.build_meta"
+
+                [project]
+                name = "lib"
+                version = "1"
+                dependencies = ["attrs"]
+
+                [project.optional-dependencies]
+                test = ["pytest"]
+                yaml = ["PyYAML>=6"]
+                dates = ["python-dateutil"]
+                images = ["Pillow"]
+                attrs = ["attrs"]
+                docs = ["sphinx"]
+                """,
+            "tests/test_x.py": "import os\nimport attr\nimport yaml\n\ndef test_x():\n    pass\n",
+            "tests/test_y.py": "from dateutil import tz\nfrom PIL import Image\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    # `attr` comes with the base dependencies; `docs` brings nothing the tests import.
+    assert check.install == ("python -m pip install -e '.[test,yaml,dates,images]'",)
+    assert "its tests import what `yaml,dates,images` brings" in check.explanation[0]

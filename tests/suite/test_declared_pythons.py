@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 from app.suite.declared_pythons import declared_pythons
 from app.suite.planner import make_plan
 from app.suite.project import read_project
+from app.suite.runlog import Masker, RunLog
 from tests.suite.projects import write
+from tests.suite.test_runner import make_runner
 
 INSTALLED = ("3.9.18", "3.11.7", "3.12.1", "3.13.0")
 
@@ -66,3 +72,41 @@ def test_without_declarations_the_default_stays(tmp_path: Path) -> None:
     write(tmp_path, {"tests/test_x.py": "def test_x():\n    pass\n"})
     (check,) = make_plan(tmp_path, INSTALLED).checks
     assert check.python == ""
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
+)
+async def test_the_declared_python_runs_the_tests_in_the_sandbox(tmp_path: Path) -> None:
+    runner = make_runner(tmp_path)
+    installed = [i.version for i in runner.interpreters]
+    newest = max(installed, key=lambda v: tuple(int(p) for p in v.split(".")[:2] if p.isdigit()))
+    minor = ".".join(newest.split(".")[:2])
+    older = [v for v in installed if not v.startswith(minor + ".")]
+    if not older:
+        pytest.skip("one Python version installed: nothing to choose between")
+    # Declares the newest installed Python (the service's own may be older), in tox's env_list.
+    project = write(
+        tmp_path / "project",
+        {
+            "tox.ini": f"[tox]\nenvlist = py{minor.replace('.', '')}\nskipsdist = true\n\n"
+            "[testenv]\ncommands = python -c 'import sys; print(\"running\", sys.version)'\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    (check,) = make_plan(project, installed).checks
+    assert check.python == minor
+    log = RunLog(tmp_path / "run" / "output.log", Masker(()))
+    try:
+        outcome = await runner.run(
+            check, repository="repo", workspace=project, artifacts=tmp_path / "run", log=log
+        )
+    finally:
+        log.close()
+    text = (tmp_path / "run" / "output.log").read_text()
+    assert outcome.returncode == 0, text
+    assert f"running {minor}." in text
+    assert f"Python {minor}: the newest of the versions the project declares" in " ".join(
+        outcome.about
+    )

@@ -10,11 +10,16 @@ well-known others); a module one of the base dependencies brings needs no extra.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from app.suite.dependencies import requirement_names
+from app.suite.dependencies import extras, requirement_names
+from app.suite.plan import CheckSpec
+from app.suite.project import read_project, table
+from app.suite.recipe import PIP_INSTALL, pip_install
 from app.suite.repository_files import TEST_FILE_LIMIT, UnreadableFile, read_text
 
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
@@ -86,3 +91,48 @@ def _imported(root: Path, test_files: Sequence[str]) -> list[str]:
             continue
         modules += _IMPORT.findall(text or "")
     return list(dict.fromkeys(modules))
+
+
+_MISSING = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+
+
+def retry_with_extra(spec: CheckSpec, root: Path, output: str) -> CheckSpec | None:
+    """The check once more with the extra that brings the module a failed import names
+    (`ModuleNotFoundError: No module named 'yaml'` in the tests' output), when the check
+    installs the project itself with pip and that extra is not installed yet; else None.
+
+    For the runner, after a test step that failed: one retry, said in the summary."""
+    found = _MISSING.search(output)
+    if found is None:
+        return None
+    module = found.group(1).split(".")[0]
+    project = read_project(root)
+    base = table(project.pyproject, "project").get("dependencies", [])
+    extra = extra_for_module(
+        module,
+        extras(project),
+        [b for b in base if isinstance(b, str)] if isinstance(base, list) else [],
+    )
+    if extra is None:
+        return None
+    install = list(spec.install)
+    for index, command in enumerate(install):
+        if not command.startswith(PIP_INSTALL + " "):
+            continue
+        args = shlex.split(command[len(PIP_INSTALL) + 1 :])
+        for position, arg in enumerate(args):
+            target = arg.split("[")[0]
+            if target != ".":
+                continue
+            have = [e for e in arg.partition("[")[2].rstrip("]").split(",") if e]
+            if extra in have:
+                return None  # installed already: the module must come from elsewhere
+            args[position] = f".[{','.join([*have, extra])}]"
+            install[index] = pip_install(args)
+            line = (
+                f"The tests could not import `{module}`, which the project's extra `{extra}` "
+                f"brings: installed with it and run again."
+            )
+            explanation = (*spec.explanation[:-1], line, *spec.explanation[-1:])
+            return replace(spec, install=tuple(install), explanation=explanation)
+    return None

@@ -264,23 +264,25 @@ def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
         problems.append("`package = external`")
     core = "tox" if ini.has_section("tox") else "tox:tox"
     skipsdist = ini.get(core, "skipsdist", fallback="").strip().lower() == "true"
+    changedir = _changedir(
+        lines("changedir", "change_dir", where=Where(name, shell=False)), problems
+    )
+    # The commands run in changedir: the paths they are given are written from there.
+    root = posixpath.relpath(".", changedir or ".")
     setenv: dict[str, str] = {}
     for line in _factor_filter(raw("setenv", "set_env") or "", factors):
         key, value = _setenv_pair(line, problems)
         try:
-            done = substitute(value, Where(name, setenv=setenv, shell=False))
+            done = substitute(value, Where(name, root=root, setenv=setenv, shell=False))
         except Untranslatable as exc:
             problems.append(str(exc))
             continue
         folders.update(done.folders)
         if key:
             setenv[key] = done.text
-    changedir = _changedir(
-        lines("changedir", "change_dir", where=Where(name, shell=False)), problems
-    )
     values = Where(name, setenv=setenv, shell=False)
     at_root = Where(name, setenv=setenv)
-    in_changedir = Where(name, root=posixpath.relpath(".", changedir or "."), setenv=setenv)
+    in_changedir = Where(name, root=root, setenv=setenv)
     # An inline ` # comment` is tox's to drop, not pip's to read.
     deps = tuple(
         a for line in lines("deps", where=at_root) for a in _dep_args(re.sub(r"\s+#.*$", "", line))

@@ -263,7 +263,7 @@ def test_references_setenv_and_install_commands_in_tox_ini(tmp_path: Path) -> No
     assert check.test == (
         "mkdir -p .tox .tox/py312/tmp && cd tests && pytest --basetemp=../.tox/py312/tmp -q",
     )
-    assert check.env == (("COVERAGE_FILE", ".tox/.coverage.py312"),)
+    assert check.env == (("COVERAGE_FILE", "../.tox/.coverage.py312"),)  # from tests/
     assert "run in the install step" in " ".join(check.explanation)
 
 

@@ -17,6 +17,7 @@ from app.report.insight import (
 )
 from app.report.junit import TestCase, TestResults
 from app.report.model import ICONS, RERUN_ALL, RERUN_FAILED, Annotation, CheckOutput
+from app.report.output_counts import Counts
 
 # pytest's exit codes (pytest.ExitCode)
 PYTEST_OK, PYTEST_TESTS_FAILED, PYTEST_NO_TESTS = 0, 1, 5
@@ -52,6 +53,9 @@ class SuiteOutcome:
     # line each for the summary.
     tool_annotations: tuple[Annotation, ...] = ()
     tool_summaries: tuple[str, ...] = ()
+    # Counts read from the output (pytest's or unittest's last lines), for a run that left no
+    # report to read (tox running itself, a project's own --junitxml, a custom runner).
+    counted: Counts | None = None
 
 
 def build_output(outcome: SuiteOutcome, context: ReportContext | None = None) -> CheckOutput:
@@ -89,7 +93,9 @@ def build_output(outcome: SuiteOutcome, context: ReportContext | None = None) ->
 
 def _verdict(outcome: SuiteOutcome, context: ReportContext) -> CheckOutput:
     results = outcome.results or TestResults(())
-    counts = _counts(results, outcome.duration) + coverage_line(outcome.coverage, context)
+    tally = _tally(results) if outcome.results is not None or not outcome.counted else None
+    counts = _counts(tally or outcome.counted or Counts(), outcome.duration)
+    counts += coverage_line(outcome.coverage, context)
     if context.only_tests:
         counts += f" (a re-run of {len(context.only_tests)} failed tests)"
     failing = results.failing
@@ -113,6 +119,8 @@ def _verdict(outcome: SuiteOutcome, context: ReportContext) -> CheckOutput:
         summary = f"{counts}\n\n{_failure_table(failing, context)}"
         return CheckOutput("failure", _failed_title(results), summary, text, _annotations(failing))
     shown = " && ".join(outcome.command) or "the tests"
+    if outcome.results is None and outcome.report_error is None and outcome.counted:
+        return _verdict_from_counted(outcome, outcome.counted, counts, text)
     if outcome.results is None and outcome.report_error is None:
         # Not pytest (a linter, unittest...): the exit code is the verdict.
         said = "\n".join(f"- {line}" for line in outcome.tool_summaries)
@@ -163,18 +171,54 @@ def _verdict(outcome: SuiteOutcome, context: ReportContext) -> CheckOutput:
     )
 
 
-def _counts(results: TestResults, duration: float) -> str:
+def _verdict_from_counted(
+    outcome: SuiteOutcome, counted: Counts, counts: str, text: str
+) -> CheckOutput:
+    """No report, but the output's last lines said how many: the exit code is the verdict."""
+    shown = " && ".join(outcome.command) or "the tests"
+    said = (
+        f"{counts}\n\nCounted from the output of `{shown}` (it left no test report to read); "
+        "the end of its output is below."
+    )
+    if outcome.returncode == 0:
+        if not counted.passed + counted.failed + counted.errors + counted.skipped:
+            return CheckOutput("neutral", "No tests found", said, text)
+        title = f"{counted.passed} test{'s' if counted.passed != 1 else ''} passed"
+        return CheckOutput("success", title, said, text, outcome.tool_annotations)
+    title = _failed_title_of(counted.failed, counted.errors)
+    return CheckOutput(
+        "failure",
+        title or f"Exited with code {outcome.returncode}",
+        said,
+        text,
+        outcome.tool_annotations,
+    )
+
+
+def _tally(results: TestResults) -> Counts:
+    return Counts(
+        results.count("passed"),
+        results.count("failed"),
+        results.count("error"),
+        results.count("skipped"),
+    )
+
+
+def _counts(tally: Counts, duration: float) -> str:
     parts = [
-        f"**{results.count('passed')}** passed",
-        f"**{results.count('failed')}** failed",
-        f"**{results.count('error')}** errors",
-        f"**{results.count('skipped')}** skipped",
+        f"**{tally.passed}** passed",
+        f"**{tally.failed}** failed",
+        f"**{tally.errors}** errors",
+        f"**{tally.skipped}** skipped",
     ]
     return " · ".join(parts) + f" in {duration:.1f}s"
 
 
 def _failed_title(results: TestResults) -> str:
-    failed, errors = results.count("failed"), results.count("error")
+    return _failed_title_of(results.count("failed"), results.count("error"))
+
+
+def _failed_title_of(failed: int, errors: int) -> str:
     bits = []
     if failed:
         bits.append(f"{failed} test{'s' if failed != 1 else ''} failed")
@@ -241,7 +285,8 @@ def _text(outcome: SuiteOutcome) -> str:
     """The command, the link to the whole log, and as much of the log's end as GitHub takes."""
     # Each at most a quarter of the text, so that the log always has room.
     quarter = limits.TEXT_BYTES // 4
-    head = limits.keep_head(f"`$ {' '.join(outcome.command)}`", quarter) + "\n\n"
+    # Several commands as the shell reads them: each runs only if the one before passed.
+    head = limits.keep_head(f"`$ {' && '.join(outcome.command)}`", quarter) + "\n\n"
     link = (
         limits.keep_head(f"Full log: {outcome.log_url}", quarter) + "\n\n"
         if outcome.log_url

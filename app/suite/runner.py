@@ -33,6 +33,7 @@ from app.report.junit import (
     parse_junit_bytes,
 )
 from app.report.model import Annotation
+from app.report.output_counts import Counts, counts_from_output
 from app.report.pytest_report import parse_pytest_report
 from app.report.summary import SuiteOutcome
 from app.report.tools import parse_tool_output
@@ -257,6 +258,8 @@ class _CheckRun:
         self.tool_annotations: list[Annotation] = []
         self.tool_summaries: list[str] = []
         self.tool_results: list[TestCase] = []
+        # Counts from the commands' last lines, for runs that leave no report (tox itself).
+        self.counted: Counts | None = None
 
     def remaining(self) -> float:
         return self.spec.timeout - (time.monotonic() - self.started)
@@ -407,6 +410,9 @@ class _CheckRun:
                 self.log.line("(the pytest plugin could not be loaded here; again without it)")
                 result = await self.run_test_command(index, command, env_folder, plugin=False)
             self.read_tool_output(command)
+            said = counts_from_output(self.said.decode(errors="replace"))
+            if said is not None:
+                self.counted = said if self.counted is None else self.counted + said
             if result.returncode != 0 or result.timed_out or result.cancelled or result.limit:
                 break
         # In a thread: the reports are the tests' files, up to 64 MB each to parse.
@@ -424,7 +430,13 @@ class _CheckRun:
                 stopped=f"Stopped by the {result.limit}",
                 stopped_detail=f"The tests hit the sandbox's {result.limit} and were stopped.",
             )
-        return self.outcome(result, results=results, report_error=report_error, coverage=coverage)
+        return self.outcome(
+            result,
+            results=results,
+            report_error=report_error,
+            coverage=coverage,
+            counted=self.counted,
+        )
 
     def read_tool_output(self, command: str) -> None:
         """ruff, flake8, mypy, pre-commit or unittest output → annotations and results."""

@@ -16,7 +16,8 @@ from app.report.model import RERUN_ALL, CheckOutput
 from app.report.summary import SuiteOutcome, build_output, fence
 from tests.report.test_junit import NO_TESTS, SAMPLE, Run, line_of, run_pytest
 
-COMMAND = ("python", "-m", "pytest", "-ra", "--junitxml=junit.xml")
+# The check's test commands, one shell command each (here one).
+COMMAND = ("python -m pytest -ra --junitxml=junit.xml",)
 PASSING = "def test_one():\n    assert True\n\n\ndef test_two():\n    assert 2\n"
 
 
@@ -336,3 +337,49 @@ def test_a_run_stopped_before_the_tests_says_why_and_what_ran() -> None:
     assert result.summary.endswith(
         "### What ran\n\n- Python 3.12.1\n- Environment: built (new dependencies)"
     )
+
+
+# ---- counts read from the output when no report was left (tox itself, own --junitxml, unittest)
+
+
+def test_counts_come_from_pytest_s_last_lines_when_there_is_no_report() -> None:
+    from app.report.output_counts import counts_from_output
+
+    log = (
+        "py311: commands[0]> pytest tests\n"
+        "========== 1 failed, 12 passed, 1 skipped, 2 xfailed, 3 warnings in 0.52s ==========\n"
+        "py312: commands[0]> pytest tests\n"
+        "=============== 13 passed, 3 skipped in 0.50s (0:00:00) ===============\n"
+    )
+    counted = counts_from_output(log)
+    result = build_output(
+        replace(
+            outcome(None, returncode=1, log_tail=log),
+            command=("tox run -e py311,py312", "coverage report"),
+            counted=counted,
+        )
+    )
+    assert (result.conclusion, result.title) == ("failure", "1 test failed")
+    assert result.summary.splitlines()[2].startswith(
+        "**25** passed · **1** failed · **0** errors · **6** skipped in 2.5s"
+    )
+    assert "`tox run -e py311,py312 && coverage report`" in result.summary
+    assert result.text.startswith("`$ tox run -e py311,py312 && coverage report`")
+
+
+def test_counts_come_from_unittest_s_ran_line_of_a_custom_runner() -> None:
+    from app.report.output_counts import Counts, counts_from_output
+
+    log = "....s.\n" + "-" * 70 + "\nRan 6 tests in 0.003s\n\nOK (skipped=1)\n"
+    assert counts_from_output(log) == Counts(passed=5, skipped=1)
+    failed = "Ran 9 tests in 0.1s\n\nFAILED (failures=2, errors=1, expected failures=1)\n"
+    assert counts_from_output(failed) == Counts(passed=5, failed=2, errors=1, skipped=1)
+    result = build_output(
+        replace(
+            outcome(None, returncode=0, log_tail=log),
+            command=("python runtests.py",),
+            counted=counts_from_output(log),
+        )
+    )
+    assert (result.conclusion, result.title) == ("success", "5 tests passed")
+    assert counts_from_output("no summary here\n") is None

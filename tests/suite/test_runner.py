@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.report.summary import SuiteOutcome
+from app.report.summary import SuiteOutcome, build_output
 from app.suite.egress import EgressPolicy
 from app.suite.environments import EnvironmentCache
 from app.suite.plan import CheckSpec
@@ -188,3 +188,33 @@ async def test_installs_reach_out_through_the_egress_proxy_and_its_refusals_are_
         "loopback" in log
     )
     assert "refused\n" in log
+
+
+# ---- counts come through when no report of Conveyor's is left
+
+
+async def test_a_custom_runner_s_unittest_counts_reach_the_outcome(world: World) -> None:
+    runner = (
+        "python -c 'import unittest\n"
+        "class T(unittest.TestCase):\n"
+        "    def test_a(self): pass\n"
+        '    def test_b(self): self.skipTest("no")\n'
+        'unittest.main(module="__main__")\''
+    )
+    outcome, log = await world.run(check(test=(runner,)))
+    assert "Ran 2 tests" in log
+    assert outcome.results is None  # not `python -m unittest`: no results, only the counts
+    assert outcome.counted is not None
+    assert (outcome.counted.passed, outcome.counted.skipped) == (1, 1)
+    assert build_output(outcome).title == "1 test passed"  # before: "Passed", no count
+
+
+async def test_a_project_s_own_junitxml_still_gives_the_count(world: World) -> None:
+    outcome, log = await world.run(
+        check(
+            install=("python -m pip install -q pytest",),
+            test=("python -m pytest -p no:cacheprovider --junitxml=own.xml",),
+        )
+    )
+    assert "generated xml file: /conveyor/src/own.xml" in log, log
+    assert build_output(outcome).title == "1 test passed"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -42,6 +43,7 @@ from app.suite.environments import EnvironmentCache, environment_key
 from app.suite.plan import CheckSpec
 from app.suite.planner import missing_python_message
 from app.suite.pythons import Interpreter, choose
+from app.suite.repository_files import UnreadableFile, read_bytes
 from app.suite.runlog import RunLog
 from app.suite.sandbox import Egress, Limits, Mount, Sandbox, SandboxResult
 
@@ -260,6 +262,8 @@ class _CheckRun:
         self.tool_results: list[TestCase] = []
         # Counts from the commands' last lines, for runs that leave no report (tox itself).
         self.counted: Counts | None = None
+        # The JUnit files each test command's pytest said it wrote (a project's own --junitxml).
+        self.named_reports: dict[int, tuple[str, ...]] = {}
 
     def remaining(self) -> float:
         return self.spec.timeout - (time.monotonic() - self.started)
@@ -410,7 +414,9 @@ class _CheckRun:
                 self.log.line("(the pytest plugin could not be loaded here; again without it)")
                 result = await self.run_test_command(index, command, env_folder, plugin=False)
             self.read_tool_output(command)
-            said = counts_from_output(self.said.decode(errors="replace"))
+            printed = self.said.decode(errors="replace")
+            self.named_reports[index] = _named_junit_files(printed)
+            said = counts_from_output(printed)
             if said is not None:
                 self.counted = said if self.counted is None else self.counted + said
             if result.returncode != 0 or result.timed_out or result.cancelled or result.limit:
@@ -501,9 +507,36 @@ class _CheckRun:
                     data = read_untrusted(junit, MAX_REPORT_BYTES)
                     cases.extend(parse_junit_bytes(data, junit.name).cases)
                     any_report = True
+                for name, data in self.named_junit(index):
+                    cases.extend(parse_junit_bytes(data, name).cases)
+                    any_report = True
             except ReportError as error:
                 return None, str(error), coverage
         return (TestResults(tuple(cases)) if any_report else None), None, coverage
+
+    def named_junit(self, index: int) -> list[tuple[str, bytes]]:
+        """The JUnit files other than ours that the command's pytest runs said they wrote
+        (`--junitxml` of the project's own, which wins over ours): read as the repository's
+        files are, so that a link planted there leads nowhere outside."""
+        found: list[tuple[str, bytes]] = []
+        roots = ((self.paths.src, self.workspace), (self.paths.out, self.out))
+        ours = posixpath.join(self.paths.out, f"junit-{index}.xml")
+        for named in dict.fromkeys(self.named_reports.get(index, ())):
+            path = posixpath.normpath(named)
+            if path == ours:
+                continue  # read above
+            for shown, root in roots:
+                if not path.startswith(shown.rstrip("/") + "/"):
+                    continue
+                relative = path[len(shown.rstrip("/")) + 1 :]
+                try:
+                    data = read_bytes(root, relative, limit=MAX_REPORT_BYTES)
+                except UnreadableFile:
+                    data = None  # a link out of the checkout, a FIFO: not a report
+                if data is not None:
+                    found.append((relative, data))
+                break
+        return found
 
     # -- the sandbox --------------------------------------------------------------------------
 
@@ -594,6 +627,14 @@ def _empty(folder: Path) -> None:
 
 def _present(path: Path) -> bool:
     return path.exists() or path.is_symlink()
+
+
+# pytest's terminal line after it wrote a JUnit file: "----- generated xml file: /path.xml -----".
+_GENERATED_XML = re.compile(r"^-+ generated xml file: (?P<path>/.+?) -+\s*$", re.MULTILINE)
+
+
+def _named_junit_files(printed: str) -> tuple[str, ...]:
+    return tuple(found["path"] for found in _GENERATED_XML.finditer(printed))
 
 
 def coverage_from_log(log: str) -> float | None:

@@ -209,12 +209,33 @@ async def test_a_custom_runner_s_unittest_counts_reach_the_outcome(world: World)
     assert build_output(outcome).title == "1 test passed"  # before: "Passed", no count
 
 
-async def test_a_project_s_own_junitxml_still_gives_the_count(world: World) -> None:
+async def test_a_project_s_own_junitxml_is_read_when_conveyor_s_report_is_not_written(
+    world: World, tmp_path: Path
+) -> None:
+    # As tox does: PYTEST_ADDOPTS and PYTHONPATH are not passed on, and the project's tox.ini
+    # gives pytest its own --junitxml. A second command plants a link to a host file and says
+    # pytest wrote it there: that one is not read.
+    canary = tmp_path / "host.xml"
+    canary.write_text('<testsuite><testcase classname="host" name="secret"/></testsuite>')
+    failing = "printf 'def test_bad():\\n    assert 1 == 2\\n' > test_bad.py"
+    tox_like = "env -u PYTEST_ADDOPTS -u PYTHONPATH python -m pytest -p no:cacheprovider"
     outcome, log = await world.run(
         check(
             install=("python -m pip install -q pytest",),
-            test=("python -m pytest -p no:cacheprovider --junitxml=own.xml",),
+            test=(
+                f"{failing} && {tox_like} --junitxml=reports/own.xml || true",
+                f"ln -s {canary} planted.xml && "
+                "echo '---- generated xml file: /conveyor/src/planted.xml ----'",
+            ),
         )
     )
-    assert "generated xml file: /conveyor/src/own.xml" in log, log
-    assert build_output(outcome).title == "1 test passed"
+    assert "generated xml file: /conveyor/src/reports/own.xml" in log, log
+    assert outcome.results is not None
+    # pytest's default xunit2 names no file: the tests are named by module and function.
+    assert sorted(case.node_id for case in outcome.results.cases) == [
+        "test_bad::test_bad",
+        "test_nothing::test",
+    ]
+    output = build_output(outcome)
+    assert (output.conclusion, output.title) == ("failure", "1 test failed")
+    assert "**1** passed · **1** failed" in output.summary

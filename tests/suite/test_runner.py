@@ -239,3 +239,23 @@ async def test_a_project_s_own_junitxml_is_read_when_conveyor_s_report_is_not_wr
     output = build_output(outcome)
     assert (output.conclusion, output.title) == ("failure", "1 test failed")
     assert "**1** passed · **1** failed" in output.summary
+
+
+async def test_tox_run_as_itself_still_gives_the_count(world: World) -> None:
+    # tox passes on neither PYTEST_ADDOPTS nor PYTHONPATH: no report of Conveyor's is written,
+    # and the count comes from pytest's last line in tox's output.
+    tox_ini = (
+        "[tox]\\nskipsdist = true\\n"
+        "[testenv]\\ndeps = pytest\\ncommands = pytest -p no:cacheprovider\\n"
+    )
+    outcome, log = await world.run(
+        check(
+            install=("python -m pip install -q tox",),
+            test=(f"printf '{tox_ini}' > tox.ini && tox run -e py",),
+            network=True,  # tox builds its environment while it runs
+        )
+    )
+    assert "1 passed" in log, log
+    assert outcome.results is None
+    output = build_output(outcome)
+    assert (output.conclusion, output.title) == ("success", "1 test passed"), log

@@ -72,8 +72,12 @@ def build_output(outcome: SuiteOutcome, context: ReportContext | None = None) ->
         output.summary,
         *(sections(results, context) if output.conclusion in ("success", "failure") else ()),
     ]
-    if outcome.about:
-        parts.append("### What ran\n\n" + "\n".join(f"- {line}" for line in outcome.about))
+    ran = [*outcome.about]
+    if ran and outcome.command:
+        # As the shell reads them: each command runs only when the one before passed.
+        ran.append(f"Test commands: {_code(' && '.join(outcome.command))}")
+    if ran:
+        parts.append("### What ran\n\n" + "\n".join(f"- {line}" for line in ran))
     annotations = output.annotations + _on_changed_lines(failing, context)
     if len(annotations) > MAX_ANNOTATIONS:
         parts.insert(2, f"Annotations: the first {MAX_ANNOTATIONS} of {len(annotations)}.")
@@ -296,6 +300,14 @@ def _text(outcome: SuiteOutcome) -> str:
     marks = len(fence(outcome.log_tail)) - len(outcome.log_tail)
     room = limits.TEXT_BYTES - limits.size(head + link) - marks
     return f"{head}{link}{fence(limits.keep_tail(outcome.log_tail, room))}"
+
+
+def _code(text: str) -> str:
+    """Inline code that the text's own backticks cannot end early."""
+    text = limits.keep_head(" ".join(text.split()), 2000)
+    marks = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{marks}{pad}{text}{pad}{marks}"
 
 
 def fence(text: str) -> str:

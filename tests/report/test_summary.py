@@ -335,7 +335,8 @@ def test_a_run_stopped_before_the_tests_says_why_and_what_ran() -> None:
         "✖ **Install failed**.\n\n`pip install -e .[test]` exited with code 1."
     )
     assert result.summary.endswith(
-        "### What ran\n\n- Python 3.12.1\n- Environment: built (new dependencies)"
+        "### What ran\n\n- Python 3.12.1\n- Environment: built (new dependencies)\n"
+        "- Test commands: `python -m pytest -ra --junitxml=junit.xml`"
     )
 
 
@@ -357,6 +358,7 @@ def test_counts_come_from_pytest_s_last_lines_when_there_is_no_report() -> None:
             outcome(None, returncode=1, log_tail=log),
             command=("tox run -e py311,py312", "coverage report"),
             counted=counted,
+            about=("Detected: tox env `py311` in tox.ini.",),
         )
     )
     assert (result.conclusion, result.title) == ("failure", "1 test failed")
@@ -364,6 +366,7 @@ def test_counts_come_from_pytest_s_last_lines_when_there_is_no_report() -> None:
         "**25** passed · **1** failed · **0** errors · **6** skipped in 2.5s"
     )
     assert "`tox run -e py311,py312 && coverage report`" in result.summary
+    assert result.summary.endswith("- Test commands: `tox run -e py311,py312 && coverage report`")
     assert result.text.startswith("`$ tox run -e py311,py312 && coverage report`")
 
 

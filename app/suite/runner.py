@@ -56,7 +56,7 @@ class Paths:
     env: str
     out: str
     cache: str
-    plugin: str = "/conveyor/plugin"
+    helpers: str = "/conveyor/helpers"  # app/suite/in_sandbox: read-only
     inputs: str = "/conveyor/in"  # what the service gives the commands: read-only
 
     @property
@@ -65,10 +65,14 @@ class Paths:
 
 
 IN_SANDBOX = Paths("/conveyor/src", "/conveyor/env", "/conveyor/out", "/conveyor/cache")
-# The pytest plugin that reports places from pytest's own tracebacks (not a package of `app`: it
-# runs in the project's environment).
-PLUGIN_FOLDER = Path(__file__).resolve().parent / "pytest_plugin"
+# What runs inside the sandbox in the project's environment (not a package of `app`): the pytest
+# plugin that reports places from pytest's own tracebacks, the pre-commit wrapper.
+HELPERS_FOLDER = Path(__file__).resolve().parent / "in_sandbox"
 PLUGIN_REFUSED = b'Error importing plugin "conveyor_pytest"'
+# What an install leaves at the top of the environment when it could do only part of its work
+# (pre-commit hooks whose repositories could not be fetched): the environment serves this run
+# and is not kept, so the next run tries again.
+INCOMPLETE = "incomplete"
 TOOL_OUTPUT_LIMIT = 16 * 1024 * 1024  # what a linter's output is read up to
 
 # The operator's way to the package index (a mirror, a proxy, a company CA), handed to the install
@@ -247,7 +251,7 @@ class _CheckRun:
                 "",
                 str(self.out),
                 str(self.downloads),
-                str(PLUGIN_FOLDER),
+                str(HELPERS_FOLDER),
                 str(self.inputs),
             )
         )
@@ -302,7 +306,7 @@ class _CheckRun:
                 self.egress = await stack.enter_async_context(
                     EgressProxy(self.egress_folder, self.runner.egress, self.log.line)
                 )
-            env_folder, failure = await self.environment(interpreter)
+            env_folder, failure = await self.environment(interpreter, stack)
             if failure is not None:
                 return failure
             assert env_folder is not None
@@ -311,8 +315,10 @@ class _CheckRun:
     # -- the environment -------------------------------------------------------------------
 
     async def environment(
-        self, interpreter: Interpreter
+        self, interpreter: Interpreter, stack: contextlib.AsyncExitStack
     ) -> tuple[Path | None, SuiteOutcome | None]:
+        """The environment's folder, or what went wrong building it. One built only in part
+        serves this run from its build folder (removed when `stack` closes) and is not kept."""
         spec = self.spec
         # In a thread: the dependency files are hashed whole (up to 256 MB each).
         key = await asyncio.to_thread(
@@ -337,7 +343,8 @@ class _CheckRun:
                 interpreter, folder, " for this run only (a pull request from a fork)"
             )
             return (None, failure) if failure else (folder, None)
-        async with cache.building(self.repository, key) as build:
+        async with contextlib.AsyncExitStack() as building:
+            build = await building.enter_async_context(cache.building(self.repository, key))
             found = cache.lookup(self.repository, key)  # built meanwhile by another run
             if found is not None:
                 self.about.append(f"Environment: reused (key `{key[:12]}`)")
@@ -345,6 +352,11 @@ class _CheckRun:
             failure = await self.install(interpreter, build.folder)
             if failure is not None:
                 return None, failure
+            if _is_file(build.folder / INCOMPLETE):
+                # Kept, it would stay without what was missing until the dependencies change.
+                self.about.append("Environment: not kept (built only in part; see the log)")
+                stack.push_async_callback(building.pop_all().aclose)  # removed after the run
+                return build.folder, None
             return build.publish(), None
 
     async def install(
@@ -478,7 +490,7 @@ class _CheckRun:
         if plugin:
             settings.update(
                 PYTEST_ADDOPTS=f"{options} -p conveyor_pytest",
-                PYTHONPATH=self.paths.plugin,
+                PYTHONPATH=self.paths.helpers,
                 CONVEYOR_REPORT=f"{out}/pytest-{index}.jsonl",
                 CONVEYOR_ROOT=self.paths.src,
             )
@@ -562,7 +574,7 @@ class _CheckRun:
         ]
         if env_writable:
             mounts.append(Mount(self.downloads, IN_SANDBOX.cache, writable=True))
-        mounts.append(Mount(PLUGIN_FOLDER, IN_SANDBOX.plugin))
+        mounts.append(Mount(HELPERS_FOLDER, IN_SANDBOX.helpers))
         mounts.extend(self.shared)
         self.log.line(f"$ {command}")
 
@@ -609,6 +621,8 @@ class _CheckRun:
             "PIP_CACHE_DIR": f"{paths.cache}/pip",
             "PIP_PROGRESS_BAR": "off",
             "PRE_COMMIT_HOME": f"{paths.env}/pre-commit",
+            "CONVEYOR_HELPERS": paths.helpers,
+            "CONVEYOR_INCOMPLETE": f"{paths.env}/{INCOMPLETE}",
         }
         variables.update(dict(self.spec.env))
         variables.update(self.secrets)
@@ -623,6 +637,14 @@ def _empty(folder: Path) -> None:
     """`folder` made anew and empty (rmtree never follows the links a run left in it)."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+
+
+def _is_file(path: Path) -> bool:
+    """A real file (a link the install commands planted there does not count)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _present(path: Path) -> bool:

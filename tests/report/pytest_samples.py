@@ -12,7 +12,7 @@ from pathlib import Path
 
 import app
 
-PLUGIN_DIR = Path(app.__file__).parent / "suite" / "pytest_plugin"
+PLUGIN_DIR = Path(app.__file__).parent / "suite" / "in_sandbox"
 
 
 def dedent(text: str) -> str:

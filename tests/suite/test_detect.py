@@ -9,6 +9,7 @@ import pytest
 
 from app.suite.detect import HOW_TO_CHANGE, detect, requires_python
 from app.suite.plan import DEFAULT_TIMEOUT, CheckSpec, ConfigError, Plan
+from app.suite.pre_commit import WRAPPER
 from app.suite.project import find_tests
 from app.suite.pytest_config import read_pytest_config
 from tests.suite import projects
@@ -88,11 +89,12 @@ def test_pre_commit_is_a_second_check(tmp_path: Path) -> None:
     assert plan.checks[1] == CheckSpec(
         name="pre-commit",
         python="",
-        install=("python -m pip install pre-commit", "pre-commit install-hooks"),
-        test=("pre-commit run --all-files --show-diff-on-failure",),
+        install=("python -m pip install pre-commit", f"{WRAPPER} install-hooks"),
+        test=(f"{WRAPPER} run --all-files --show-diff-on-failure",),
         dependency_files=(".pre-commit-config.yaml",),
         explanation=(
-            "Detected: `.pre-commit-config.yaml`; runs every hook on every file.",
+            "Detected: `.pre-commit-config.yaml`; runs every hook on every file "
+            "(`pre-commit run --all-files`).",
             "To change it, edit the hooks there, or add `[tool.conveyor.checks]` — see README.",
         ),
     )

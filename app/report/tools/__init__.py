@@ -45,6 +45,7 @@ _PROGRAMS = {
     "pre-commit": "pre-commit",
     "pre_commit": "pre-commit",
     "prek": "pre-commit",  # the pre-commit rewrite; same output
+    "conveyor_pre_commit.py": "pre-commit",  # Conveyor's wrapper (app/suite/in_sandbox)
     "unittest": "unittest",
 }
 
@@ -84,7 +85,7 @@ def _segment_tool(words: list[str]) -> str | None:
     if _PYTHON.match(program):
         module = _python_module(words[1:])
         if module is None:
-            return None
+            return _script_tool(words[1:])
         program, words = module[0], module
     if program == "coverage" and "-m" in words[:-1]:  # coverage run [options] -m unittest
         words = words[words.index("-m") + 1 :]
@@ -113,6 +114,14 @@ def _unwrapped(words: list[str]) -> list[str]:
             rest = rest[1:]  # "uv run --frozen ruff", "env -i ruff"
         words = rest
     return words
+
+
+def _script_tool(arguments: list[str]) -> str | None:
+    """`python "$CONVEYOR_HELPERS/conveyor_pre_commit.py" run …`: Conveyor's own wrapper."""
+    scripts = [word for word in arguments if not word.startswith("-")]
+    if not scripts or _PROGRAMS.get(os.path.basename(scripts[0])) is None:
+        return None
+    return _segment_tool([os.path.basename(scripts[0]), *scripts[1:]])
 
 
 def _python_module(arguments: list[str]) -> list[str] | None:

@@ -34,6 +34,9 @@ _META = re.compile(
 )
 # `--show-diff-on-failure` ends the output with `git diff`, after one of these lines.
 _DIFF_FOLLOWS = ("pre-commit hook(s) made changes.", "All changes made by hooks:")
+# What Conveyor's wrapper (app/suite/in_sandbox/conveyor_pre_commit.py) says first when hooks
+# were left out: "conveyor: pre-commit hooks could not be fetched: github.com unreachable (…)".
+_NOT_FETCHED = "conveyor: pre-commit hooks could not be fetched: "
 # What pre-commit says when it cannot run: "An error has occurred: …", "[ERROR] …"
 _FAILED = re.compile(r"^(An error has occurred|An unexpected error has occurred|\[ERROR\])")
 
@@ -158,11 +161,28 @@ def generic(output: str, hook: str = "pre-commit") -> Iterator[Annotation]:
 
 
 def _summary(hooks: Sequence[Hook], lines: Sequence[str]) -> str:
+    said = next((line for line in lines if line.startswith(_NOT_FETCHED)), None)
+    if said is None:
+        return _hooks_summary(hooks, lines)
+    # First, so that the title says it: the hooks that did not run are not a failure of the
+    # commit's, and the others' results follow.
+    missing = "pre-commit hooks could not be fetched: " + said.removeprefix(_NOT_FETCHED)
+    failed = [h for h in hooks if h.status == "Failed"]
+    if failed:
+        return f"{missing}; {_failed(failed, hooks)}"
+    return f"{missing}; the other {len(hooks)} hooks passed or were skipped"
+
+
+def _hooks_summary(hooks: Sequence[Hook], lines: Sequence[str]) -> str:
     if not hooks:
         failure = next((line for line in lines if _FAILED.match(line)), "no hooks ran")
         return f"pre-commit: {failure}"
     failed = [h for h in hooks if h.status == "Failed"]
     if not failed:
         return f"pre-commit: all {len(hooks)} hooks passed or were skipped"
+    return f"pre-commit: {_failed(failed, hooks)}"
+
+
+def _failed(failed: Sequence[Hook], hooks: Sequence[Hook]) -> str:
     names = ", ".join(h.hook_id + (" (modified files)" if h.modified else "") for h in failed)
-    return f"pre-commit: {len(failed)} of {len(hooks)} hooks failed: {names}"
+    return f"{len(failed)} of {len(hooks)} hooks failed: {names}"

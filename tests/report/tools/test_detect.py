@@ -31,6 +31,7 @@ from app.report.tools.common import relative
         ("pre-commit run --all-files", "pre-commit"),
         ("pre-commit", "pre-commit"),
         ("python -m pre_commit run -a", "pre-commit"),
+        ('python "$CONVEYOR_HELPERS/conveyor_pre_commit.py" run --all-files', "pre-commit"),
         ("python -m unittest", "unittest"),
         ("python -m unittest discover -v", "unittest"),
         ("python -m unittest tests.test_x", "unittest"),
@@ -53,6 +54,8 @@ def test_detects_the_tool(command: str, tool: str) -> None:
         "tox -e lint",
         "python setup.py test",
         "pre-commit install",
+        'python "$CONVEYOR_HELPERS/conveyor_pre_commit.py" install-hooks',
+        "python other_script.py run",
         "dmypy status",
         "cd src && mypy .",  # paths would be relative to src/
         "ruff check . && mypy .",  # two tools' output in one text

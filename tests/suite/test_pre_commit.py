@@ -1,0 +1,151 @@
+"""The detected pre-commit check (app/suite/pre_commit.py), run by the real runner in the real
+sandbox: pre-commit is installed from the package index, hooks of the repository's own run, and
+a hook repository whose host cannot be reached is named in the title without stopping them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from app.report.model import CheckOutput
+from app.report.summary import build_output
+from app.suite.environments import EnvironmentCache
+from app.suite.pre_commit import pre_commit_check
+from app.suite.pythons import discover
+from app.suite.runlog import Masker, RunLog
+from app.suite.runner import Runner
+from app.suite.sandbox import open_sandbox
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
+)
+
+NO_TODO = """\
+import sys
+
+found = 0
+for path in sys.argv[1:]:
+    for number, line in enumerate(open(path), 1):
+        if "TO" + "DO" in line:
+            print(f"{path}:{number}: a TO" + "DO is left in")
+            found = 1
+sys.exit(found)
+"""
+
+LOCAL = """\
+  - repo: local
+    hooks:
+      - id: no-todo
+        name: no todo
+        entry: python hooks/no_todo.py
+        language: system
+        types: [python]
+  - repo: meta
+    hooks:
+      - id: check-useless-excludes
+      - id: check-hooks-apply
+"""
+UNREACHABLE = """\
+  - repo: https://hooks.unreachable.invalid/owner/hooks
+    rev: v1.0.0
+    hooks:
+      - id: its-hook
+"""
+
+
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.runner = Runner(
+            sandbox=open_sandbox(),
+            interpreters=discover(),
+            environments=EnvironmentCache(root / "environments"),
+            downloads=root / "downloads",
+        )
+        self.runs = 0
+
+    async def check(self, config: str, code: str) -> tuple[CheckOutput, str]:
+        self.runs += 1
+        workspace = self.root / f"src-{self.runs}"
+        files = {
+            ".pre-commit-config.yaml": "repos:\n" + config,
+            "hooks/no_todo.py": NO_TODO,
+            "pkg/code.py": code,
+        }
+        for name, text in files.items():
+            (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+            (workspace / name).write_text(textwrap.dedent(text))
+        for git in (["git", "init", "-q"], ["git", "add", "-A"]):
+            await asyncio.to_thread(subprocess.run, git, cwd=workspace, check=True)
+        artifacts = self.root / f"run-{self.runs}"
+        log = RunLog(artifacts / "output.log", Masker(()))
+        try:
+            outcome = await self.runner.run(
+                pre_commit_check(),
+                repository="repo",
+                workspace=workspace,
+                artifacts=artifacts,
+                log=log,
+            )
+        finally:
+            log.close()
+        return build_output(outcome), (artifacts / "output.log").read_text()
+
+    def kept_environments(self) -> list[Path]:
+        folder = self.root / "environments" / "repo"
+        return [p for p in folder.iterdir() if not p.name.startswith(".")]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+async def test_hooks_that_cannot_be_fetched_are_named_and_the_others_still_run(
+    project: Project,
+) -> None:
+    output, log = await project.check(LOCAL + UNREACHABLE, "x = 1  # TODO\n")
+
+    assert output.conclusion == "failure", log
+    assert output.title == (
+        "pre-commit hooks could not be fetched: hooks.unreachable.invalid unreachable; "
+        "1 of 2 hooks failed: no-todo"
+    ), log
+    assert "its-hook" in log  # named among those not run
+    (found,) = output.annotations
+    assert (found.path, found.start_line, found.title) == ("pkg/code.py", 1, "pre-commit: no-todo")
+    # The meta hook that reads the config still ran; the one that needs every repository did not.
+    assert "Check for useless excludes" in log
+    assert "Check hooks apply" not in log.split("running the other hooks")[1]
+    # Kept, the environment would never get the missing hooks: the next run tries again.
+    assert project.kept_environments() == []
+
+    output, log = await project.check(LOCAL + UNREACHABLE, "x = 1\n")
+
+    assert output.conclusion == "failure", log
+    assert output.title == (
+        "pre-commit hooks could not be fetched: hooks.unreachable.invalid unreachable; "
+        "the other 2 hooks passed or were skipped"
+    ), log
+    assert "Environment: reused" not in output.text
+
+
+async def test_an_unchanged_config_reuses_the_installed_hooks(project: Project) -> None:
+    output, log = await project.check(LOCAL, "x = 1\n")
+    assert (output.conclusion, output.title) == ("success", "Passed"), log
+    assert len(project.kept_environments()) == 1
+
+    output, log = await project.check(LOCAL, "y = 2  # TODO\n")
+
+    assert "Environment reused" in log
+    assert (output.conclusion, output.title) == (
+        "failure",
+        "pre-commit: 1 of 3 hooks failed: no-todo",
+    ), log

@@ -106,6 +106,7 @@ async def _check(path: Path, verbose: bool) -> int:
                     workspace=workspace,
                     artifacts=artifacts,
                     log=log,
+                    detected=plan.origin == "detected",
                 )
             finally:
                 log.close()

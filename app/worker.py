@@ -403,6 +403,7 @@ class WorkerPool:
             only_tests=job.only_tests,
             trusted=trusted,
             secrets=given,
+            detected=plan.origin == "detected",
         )
         if outcome.cancelled:
             current = self.queue.get(job.id)

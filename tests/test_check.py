@@ -63,3 +63,37 @@ def test_a_config_error_names_file_and_line(tmp_path: Path) -> None:
     result = check(project, tmp_path / "cache")
     assert result.returncode == 1
     assert "pyproject.toml:2" in result.stdout
+
+
+def test_a_module_an_extra_brings_imported_behind_the_tests_gets_one_retry_with_it(
+    tmp_path: Path,
+) -> None:
+    # The tests import the package; the package imports yaml, which only the extra `yaml`
+    # brings. Nothing in the test files names yaml, so only the failed collection says it.
+    project = write(
+        tmp_path / "lib",
+        {
+            "pyproject.toml": """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "lib"
+version = "1"
+
+[project.optional-dependencies]
+test = ["pytest"]
+yaml = ["PyYAML"]
+""",
+            "lib/__init__.py": "",
+            "lib/load.py": "import yaml\n\n\ndef load(text):\n    return yaml.safe_load(text)\n",
+            "tests/test_load.py": (
+                "from lib.load import load\n\n\ndef test_load():\n    assert load('a: 1') == {'a': 1}\n"
+            ),
+        },
+    )
+    result = check(project, tmp_path / "cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout
+    assert "could not import `yaml`, which the project's extra `yaml` brings" in result.stdout

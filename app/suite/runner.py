@@ -40,6 +40,7 @@ from app.report.summary import SuiteOutcome
 from app.report.tools import parse_tool_output
 from app.suite.egress import PORT, PROXY_VARIABLES, EgressPolicy, EgressProxy, describe_reached
 from app.suite.environments import EnvironmentCache, environment_key
+from app.suite.extras import retry_with_extra
 from app.suite.plan import CheckSpec
 from app.suite.planner import missing_python_message
 from app.suite.pythons import Interpreter, choose
@@ -168,12 +169,16 @@ class Runner:
         only_tests: tuple[str, ...] = (),
         trusted: bool = True,
         secrets: Mapping[str, str] | None = None,
+        detected: bool = False,
     ) -> SuiteOutcome:
         """`shared`: read-only folders the project needs as they are (its git objects);
         `only_tests`: pytest node ids, to re-run just those; not `trusted` (a fork's pull
         request): what its installs download and build is used by this run alone, and the
         package index is reached without the operator's credentials; `secrets`: variables for
-        the commands, which never decide anything else (the environment's key, say).
+        the commands, which never decide anything else (the environment's key, say);
+        `detected`: the check is Conveyor's guess, not the repository's own words, so a test
+        step that fails importing a module one of the project's extras brings is run once more
+        with that extra installed (app/suite/extras.py), and the summary says so.
 
         `artifacts/in` and `artifacts/out` are made empty for the run and removed after it: the
         commands may plant anything in `out` (a link to a host file, say), so nothing of an
@@ -186,21 +191,35 @@ class Runner:
                 downloads = self.downloads / repository
                 if not trusted:
                     downloads = await throwaways.enter_async_context(self.environments.throwaway())
-                check = _CheckRun(
-                    self,
-                    spec,
-                    repository,
-                    workspace,
-                    artifacts,
-                    log,
-                    cancel,
-                    shared,
-                    only_tests,
-                    downloads,
-                    None if trusted else throwaways,
-                    dict(secrets or {}),
-                )
-                return await check.run()
+
+                def check(spec: CheckSpec) -> _CheckRun:
+                    return _CheckRun(
+                        self,
+                        spec,
+                        repository,
+                        workspace,
+                        artifacts,
+                        log,
+                        cancel,
+                        shared,
+                        only_tests,
+                        downloads,
+                        None if trusted else throwaways,
+                        dict(secrets or {}),
+                    )
+
+                first = check(spec)
+                outcome = await first.run()
+                if not detected or not _failed_in_tests(outcome):
+                    return outcome
+                said = first.said.decode(errors="replace")
+                again = await asyncio.to_thread(retry_with_extra, spec, workspace, said)
+                if again is None:
+                    return outcome
+                log.section("Again, with the extra that brings what the tests import")
+                for folder in folders:
+                    _empty(folder)
+                return await check(again).run()
         finally:
             for folder in folders:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -631,6 +650,16 @@ class _CheckRun:
             joiner = ":" if name == "PYTHONPATH" else " "
             variables[name] = f"{previous}{joiner}{value}" if previous else value
         return variables
+
+
+def _failed_in_tests(outcome: SuiteOutcome) -> bool:
+    """The test commands ran and failed: not stopped before them, by a limit or by time."""
+    return (
+        outcome.returncode != 0
+        and outcome.stopped is None
+        and not outcome.timed_out
+        and not outcome.cancelled
+    )
 
 
 def _empty(folder: Path) -> None:

@@ -89,7 +89,8 @@ yaml = ["PyYAML"]
             "lib/__init__.py": "",
             "lib/load.py": "import yaml\n\n\ndef load(text):\n    return yaml.safe_load(text)\n",
             "tests/test_load.py": (
-                "from lib.load import load\n\n\ndef test_load():\n    assert load('a: 1') == {'a': 1}\n"
+                "from lib.load import load\n\n\n"
+                "def test_load():\n    assert load('a: 1') == {'a': 1}\n"
             ),
         },
     )
@@ -97,3 +98,42 @@ yaml = ["PyYAML"]
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout
     assert "could not import `yaml`, which the project's extra `yaml` brings" in result.stdout
+
+
+BROKEN_BACKEND = """\
+def _refuse(*args, **kwargs):
+    raise RuntimeError("this backend cannot build here")
+
+
+get_requires_for_build_wheel = get_requires_for_build_editable = _refuse
+build_wheel = build_editable = prepare_metadata_for_build_wheel = _refuse
+"""
+
+
+def test_a_project_whose_build_fails_is_tested_from_its_checkout(tmp_path: Path) -> None:
+    project = write(
+        tmp_path / "lib",
+        {
+            "pyproject.toml": """\
+[build-system]
+requires = []
+build-backend = "broken_backend"
+backend-path = ["."]
+
+[project]
+name = "lib"
+version = "1"
+dependencies = ["iniconfig"]
+
+[project.optional-dependencies]
+test = ["pytest"]
+""",
+            "broken_backend.py": BROKEN_BACKEND,
+            "src/lib/__init__.py": "import iniconfig\n\nNAME = iniconfig.__name__\n",
+            "tests/test_lib.py": "import lib\n\n\ndef test_lib():\n    assert lib.NAME\n",
+        },
+    )
+    result = check(project, tmp_path / "cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout
+    assert "the tests run from the checkout, with `src` on PYTHONPATH" in result.stdout

@@ -41,6 +41,7 @@ from app.report.tools import parse_tool_output
 from app.suite.egress import PORT, PROXY_VARIABLES, EgressPolicy, EgressProxy, describe_reached
 from app.suite.environments import EnvironmentCache, environment_key
 from app.suite.extras import retry_with_extra
+from app.suite.from_checkout import from_checkout
 from app.suite.plan import CheckSpec
 from app.suite.planner import missing_python_message
 from app.suite.pythons import Interpreter, choose
@@ -210,16 +211,16 @@ class Runner:
 
                 first = check(spec)
                 outcome = await first.run()
-                if not detected or not _failed_in_tests(outcome):
+                if not detected:
                     return outcome
-                said = first.said.decode(errors="replace")
-                again = await asyncio.to_thread(retry_with_extra, spec, workspace, said)
+                again = await asyncio.to_thread(_second_try, spec, workspace, first, outcome)
                 if again is None:
                     return outcome
-                log.section("Again, with the extra that brings what the tests import")
+                why, second = again
+                log.section(f"Again, {why}")
                 for folder in folders:
                     _empty(folder)
-                return await check(again).run()
+                return await check(second).run()
         finally:
             for folder in folders:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -285,6 +286,8 @@ class _CheckRun:
         self.tool_results: list[TestCase] = []
         # Counts from the commands' last lines, for runs that leave no report (tox itself).
         self.counted: Counts | None = None
+        # The install command that exited with an error, if one did.
+        self.failed_install: str | None = None
         # The JUnit files each test command's pytest said it wrote (a project's own --junitxml).
         self.named_reports: dict[int, tuple[str, ...]] = {}
 
@@ -395,6 +398,8 @@ class _CheckRun:
             )
             if result.returncode != 0 or result.timed_out or result.cancelled:
                 self.about.append("Environment: build failed")
+                if result.returncode != 0 and not result.timed_out and not result.cancelled:
+                    self.failed_install = step
                 return self.outcome(
                     result,
                     stopped=_stopped_title("Install failed", result),
@@ -650,6 +655,26 @@ class _CheckRun:
             joiner = ":" if name == "PYTHONPATH" else " "
             variables[name] = f"{previous}{joiner}{value}" if previous else value
         return variables
+
+
+def _second_try(
+    spec: CheckSpec, workspace: Path, first: _CheckRun, outcome: SuiteOutcome
+) -> tuple[str, CheckSpec] | None:
+    """Why and how a detected check runs once more, if it does: from the checkout when the
+    project itself could not be installed, with an extra when the tests could not import what
+    it brings."""
+    if first.failed_install is not None:
+        found = from_checkout(spec, workspace, first.failed_install)
+        return (
+            None if found is None else ("from the checkout (the project was not installed)", found)
+        )
+    if _failed_in_tests(outcome):
+        said = first.said.decode(errors="replace")
+        found = retry_with_extra(spec, workspace, said)
+        return (
+            None if found is None else ("with the extra that brings what the tests import", found)
+        )
+    return None
 
 
 def _failed_in_tests(outcome: SuiteOutcome) -> bool:

@@ -4,23 +4,16 @@ a hook repository whose host cannot be reached is named in the title without sto
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from app.report.model import CheckOutput
 from app.report.summary import build_output
-from app.suite.environments import EnvironmentCache
 from app.suite.pre_commit import pre_commit_check
-from app.suite.pythons import discover
-from app.suite.runlog import Masker, RunLog
-from app.suite.runner import Runner
-from app.suite.sandbox import open_sandbox
+from tests.suite.test_runner import World, make_runner
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("bwrap") is None,
@@ -63,40 +56,16 @@ UNREACHABLE = """\
 class Project:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.runner = Runner(
-            sandbox=open_sandbox(),
-            interpreters=discover(),
-            environments=EnvironmentCache(root / "environments"),
-            downloads=root / "downloads",
-        )
-        self.runs = 0
+        self.world = World(root, make_runner(root))
 
     async def check(self, config: str, code: str) -> tuple[CheckOutput, str]:
-        self.runs += 1
-        workspace = self.root / f"src-{self.runs}"
         files = {
             ".pre-commit-config.yaml": "repos:\n" + config,
             "hooks/no_todo.py": NO_TODO,
             "pkg/code.py": code,
         }
-        for name, text in files.items():
-            (workspace / name).parent.mkdir(parents=True, exist_ok=True)
-            (workspace / name).write_text(textwrap.dedent(text))
-        for git in (["git", "init", "-q"], ["git", "add", "-A"]):
-            await asyncio.to_thread(subprocess.run, git, cwd=workspace, check=True)
-        artifacts = self.root / f"run-{self.runs}"
-        log = RunLog(artifacts / "output.log", Masker(()))
-        try:
-            outcome = await self.runner.run(
-                pre_commit_check(),
-                repository="repo",
-                workspace=workspace,
-                artifacts=artifacts,
-                log=log,
-            )
-        finally:
-            log.close()
-        return build_output(outcome), (artifacts / "output.log").read_text()
+        outcome, log = await self.world.run(pre_commit_check(), files=files)
+        return build_output(outcome), log
 
     def kept_environments(self) -> list[Path]:
         folder = self.root / "environments" / "repo"

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -36,12 +39,21 @@ class World:
         self.runs = 0
 
     async def run(
-        self, spec: CheckSpec, *, artifacts: Path | None = None, **options: object
+        self,
+        spec: CheckSpec,
+        *,
+        artifacts: Path | None = None,
+        files: Mapping[str, str] | None = None,
+        **options: object,
     ) -> tuple[SuiteOutcome, str]:
+        """`spec` run on a checkout of `files` (a git repository), by default one test file."""
         self.runs += 1
         workspace = self.root / f"src-{self.runs}"
-        workspace.mkdir()
-        (workspace / "test_nothing.py").write_text("def test():\n    pass\n")
+        for name, text in (files or {"test_nothing.py": "def test():\n    pass\n"}).items():
+            (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+            (workspace / name).write_text(textwrap.dedent(text))
+        for git in (["git", "init", "-q"], ["git", "add", "-A"]):
+            await asyncio.to_thread(subprocess.run, git, cwd=workspace, check=True)
         artifacts = artifacts or self.root / f"run-{self.runs}"
         log = RunLog(artifacts / "output.log", Masker(()))
         try:

@@ -520,6 +520,9 @@ class _CheckRun:
             )
             if self.only_tests:
                 settings["CONVEYOR_ONLY"] = f"{self.paths.inputs}/only.txt"
+        # tox 4 passes its environments only the variables they name: these reach a pytest that
+        # tox itself runs (tox 4.11 and later read this; earlier ones say so and go on).
+        settings["TOX_OVERRIDE"] = "testenv.pass_env+=" + ",".join(sorted(settings))
         return settings
 
     def reports(self) -> tuple[TestResults | None, str | None, float | None]:

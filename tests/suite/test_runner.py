@@ -253,21 +253,26 @@ async def test_a_project_s_own_junitxml_is_read_when_conveyor_s_report_is_not_wr
     assert "**1** passed · **1** failed" in output.summary
 
 
-async def test_tox_run_as_itself_still_gives_the_count(world: World) -> None:
-    # tox passes on neither PYTEST_ADDOPTS nor PYTHONPATH: no report of Conveyor's is written,
-    # and the count comes from pytest's last line in tox's output.
+async def test_tox_run_as_itself_reports_to_conveyor(world: World) -> None:
+    # tox 4 passes its environments only the variables they name; TOX_OVERRIDE adds Conveyor's,
+    # so the pytest tox runs writes the plugin's report: results, places, the failing line.
+    # (Before, the count came only from pytest's last line, and there were no annotations.)
     tox_ini = (
         "[tox]\\nskipsdist = true\\n"
         "[testenv]\\ndeps = pytest\\ncommands = pytest -p no:cacheprovider\\n"
     )
+    failing = "def test_bad():\\n    total = 1 + 1\\n    assert total == 3\\n"
+    write = f"printf '{tox_ini}' > tox.ini && printf '{failing}' > test_bad.py"
     outcome, log = await world.run(
         check(
             install=("python -m pip install -q tox",),
-            test=(f"printf '{tox_ini}' > tox.ini && tox run -e py",),
+            test=(f"{write} && tox run -e py",),
             network=True,  # tox builds its environment while it runs
         )
     )
-    assert "1 passed" in log, log
-    assert outcome.results is None
+    assert "1 failed, 1 passed" in log, log
+    assert outcome.results is not None, log
     output = build_output(outcome)
-    assert (output.conclusion, output.title) == ("success", "1 test passed"), log
+    assert (output.conclusion, output.title) == ("failure", "1 test failed"), log
+    (annotation,) = output.annotations
+    assert (annotation.path, annotation.start_line) == ("test_bad.py", 3)

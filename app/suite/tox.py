@@ -39,7 +39,8 @@ class ToxEnv:
     deps: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
-    commands: tuple[str, ...] = ()  # shell-ready, commands_pre first
+    commands: tuple[str, ...] = ()  # shell-ready: commands_pre, commands, commands_post
+    post_commands: tuple[str, ...] = ()  # the last of `commands`, from commands_post
     install_commands: tuple[str, ...] = ()  # those of its commands that install packages
     setenv: tuple[tuple[str, str], ...] = ()
     skip_install: bool = False
@@ -63,9 +64,12 @@ def tox_recipe(project: Project) -> Recipe | None:
         return run_tool_itself("tox", source, name, str(exc), _tox_fallback(name))
     if env.problems:
         return run_tool_itself("tox", source, name, env.problems[0], _tox_fallback(name))
-    if env.install_commands and not env.commands:
+    runs_something = len(env.commands) > len(env.post_commands)
+    if env.install_commands and not runs_something:
         reason = "its commands only install packages"
         return run_tool_itself("tox", source, name, reason, _tox_fallback(name))
+    if not runs_something:
+        return None  # tox would run nothing: the next rule finds what to run
     return _env_recipe(project, env)
 
 
@@ -84,7 +88,7 @@ def _tox_source(project: Project) -> tuple[str | None, list[str], Callable[[str]
     root = project.root
     # tox.ini is read, not just noted: one that leads outside the repository is a ConfigError.
     tox_ini = read_ini(root, "tox.ini")
-    if tox_ini is not None:
+    if tox_ini is not None and _is_tox_config(tox_ini):
         return (
             "tox.ini",
             _ini_env_list(tox_ini, "tox"),
@@ -116,6 +120,12 @@ def _tox_source(project: Project) -> tuple[str | None, list[str], Callable[[str]
             lambda n: _toml_env(tox_toml, n, "tox.toml"),
         )
     return None, [], _no_env
+
+
+def _is_tox_config(ini: configparser.ConfigParser) -> bool:
+    # A tox.ini that holds only other tools' settings (`[pytest]`, `[flake8]`) configures no tox
+    # env: tox would run an empty default one, and a person reading it looks further.
+    return any(s == "tox" or s == "testenv" or s.startswith("testenv:") for s in ini.sections())
 
 
 def _no_env(name: str) -> ToxEnv:
@@ -153,8 +163,23 @@ def _ini_env_list(ini: configparser.ConfigParser, core: str) -> list[str]:
     names = [n for item in _split_outside_braces(raw) for n in expand_braces(item)]
     if not names:
         # Without an env list, the envs tox knows are the ones with a section.
-        names = [s.split(":", 1)[1] for s in ini.sections() if s.startswith("testenv:")]
-    return names
+        names = [n for _, env_names in _env_sections(ini) for n in env_names]
+    return list(dict.fromkeys(names))
+
+
+def _env_sections(ini: configparser.ConfigParser) -> list[tuple[str, list[str]]]:
+    """Each `[testenv:...]` section and the envs it names: `[testenv:py{310,311}-django]` is
+    the section of `py310-django` and `py311-django`, as tox reads generative section names."""
+    return [
+        (section, [n for part in _split_outside_braces(section[8:]) for n in expand_braces(part)])
+        for section in ini.sections()
+        if section.startswith("testenv:")
+    ]
+
+
+def _env_section(ini: configparser.ConfigParser, name: str) -> str | None:
+    # The first in the file that names it wins, as in tox (a later `[testenv:py310]` does not).
+    return next((section for section, names in _env_sections(ini) if name in names), None)
 
 
 def _split_outside_braces(value: str) -> list[str]:
@@ -228,7 +253,7 @@ def _factors_match(condition: str, factors: frozenset[str]) -> bool:
 
 
 def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
-    sections = [s for s in (f"testenv:{name}", "testenv") if ini.has_section(s)]
+    sections = [s for s in (_env_section(ini, name), "testenv") if s and ini.has_section(s)]
     factors = frozenset(name.split("-"))
     problems: list[str] = []
     folders: set[str] = set()
@@ -288,7 +313,8 @@ def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
         a for line in lines("deps", where=at_root) for a in _dep_args(re.sub(r"\s+#.*$", "", line))
     )
     commands = _Commands(problems)
-    for key in ("commands_pre", "commands"):
+    for key in _COMMAND_KEYS:
+        commands.key = key
         for line in lines(key, where=in_changedir):
             commands.add(line)
     return ToxEnv(
@@ -299,6 +325,7 @@ def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
             g for line in lines("dependency_groups", where=values) for g in ini_list(line)
         ),
         commands=tuple(commands.test),
+        post_commands=tuple(commands.post),
         install_commands=tuple(commands.install),
         setenv=tuple(setenv.items()),
         skip_install=flag("skip_install") or package == "skip" or skipsdist,
@@ -344,12 +371,20 @@ def _changedir(values: list[str], problems: list[str]) -> str:
     return "" if folder == "." else folder
 
 
+# In tox's order. tox runs commands_post even after a failure; here each test command runs only
+# after the one before passed, so after a failure they do not run: the conclusion is the same
+# (tox's exit code is the first failure's), only their output (a coverage report) is missing.
+_COMMAND_KEYS = ("commands_pre", "commands", "commands_post")
+
+
 class _Commands:
     """An env's commands, those that install packages set apart for the install step."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
+        self.key = "commands"  # the setting being read
         self.test: list[str] = []
+        self.post: list[str] = []  # those of `test` from commands_post
         self.install: list[str] = []
 
     def add(self, line: str) -> None:
@@ -374,7 +409,10 @@ class _Commands:
         if install is not None:
             self.install += [f"{c}{suffix}" for c in install]
         elif args:
-            self.test.append(shell_join(without_runner(args)) + suffix)
+            command = shell_join(without_runner(args)) + suffix
+            self.test.append(command)
+            if self.key == "commands_post":
+                self.post.append(command)
 
 
 def _dep_args(line: str) -> list[str]:
@@ -422,20 +460,24 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
         return result
 
     package = str(merged.get("package", ""))
+    changedir = _changedir(
+        strings("change_dir", Where(name, shell=False)) if "change_dir" in merged else [],
+        problems,
+    )
+    # The commands run in change_dir: the paths they are given are written from there.
+    root = posixpath.relpath(".", changedir or ".")
     set_env = merged.get("set_env", {})
     setenv: dict[str, str] = {}
     for key, value in set_env.items() if isinstance(set_env, Mapping) else []:
         if not isinstance(value, str):
             problems.append(f"a computed value in `set_env.{excerpt(key)}`")
-        elif (text := one(value, Where(name, setenv=setenv, shell=False))) is not None:
+        elif (text := one(value, Where(name, root=root, setenv=setenv, shell=False))) is not None:
             setenv[key] = text
     values = Where(name, setenv=setenv, shell=False)
-    changedir = _changedir(
-        strings("change_dir", values) if "change_dir" in merged else [], problems
-    )
-    in_changedir = Where(name, root=posixpath.relpath(".", changedir or "."), setenv=setenv)
+    in_changedir = Where(name, root=root, setenv=setenv)
     commands = _Commands(problems)
-    for key in ("commands_pre", "commands"):
+    for key in _COMMAND_KEYS:
+        commands.key = key
         listed = merged.get(key, [])
         for command in listed if isinstance(listed, list) else []:
             args = _toml_command(command, in_changedir, problems, one)
@@ -447,6 +489,7 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
         extras=tuple(strings("extras", values)),
         groups=tuple(strings("dependency_groups", values)),
         commands=tuple(commands.test),
+        post_commands=tuple(commands.post),
         install_commands=tuple(commands.install),
         setenv=tuple(setenv.items()),
         skip_install=merged.get("skip_install") is True or package == "skip",
@@ -512,6 +555,12 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
         "Its deps, extras, dependency groups and commands run as plain commands, "
         "so the environment can be cached and the test step runs without the network."
     ]
+    if env.post_commands:
+        details.append(
+            "Its commands_post run after its commands ("
+            + ", ".join(f"`{excerpt(c, 60)}`" for c in env.post_commands)
+            + "), when those passed: tox runs them after a failure too, with the same outcome."
+        )
     if env.install_commands:
         details.append(
             "Its commands that install packages run in the install step: "

@@ -341,3 +341,159 @@ async def test_tox_commands_that_install_and_use_envtmpdir_run_in_the_sandbox(
     text = (tmp_path / "run" / "output.log").read_text()
     assert outcome.returncode == 0, text
     assert "hello from .tox/py/tmp" in text
+
+
+# ---- tox's reading of sections, commands_post and change_dir, as tox 4 does
+
+
+def test_a_generative_section_name_applies_to_each_env_it_names(tmp_path: Path) -> None:
+    # markdown-it-py's shape: `[testenv:py{310,311,312,313}]` is py310's section. Before: only
+    # `[testenv:py310]` was looked up, the env had no commands and the check ran nothing.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": projects.SETUPTOOLS_BUILD
+            + """
+                [project]
+                name = "mdlike"
+                version = "1.0"
+
+                [project.optional-dependencies]
+                linkify = ["six"]
+                testing = ["pytest"]
+                """,
+            "tox.ini": """
+                [tox]
+                envlist = py310
+
+                [testenv]
+                usedevelop = true
+
+                [testenv:py{310,311,312,313}]
+                extras =
+                    linkify
+                    testing
+                commands = pytest {posargs:tests/}
+
+                [testenv:py{310,311,312,313}-plugins]
+                extras = testing
+                changedir = {envtmpdir}
+                commands = pytest {posargs}
+
+                [testenv:py310]
+                commands = never-read
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.explanation[0].startswith("Detected: tox env `py310` in tox.ini")
+    assert check.install == ("python -m pip install -e '.[linkify,testing]'",)
+    assert check.test == ("pytest tests/",)
+
+
+def test_envs_named_by_sections_alone(tmp_path: Path) -> None:
+    # Without an env list, tox knows the envs its section names name, braces expanded.
+    write(
+        tmp_path,
+        {
+            "tox.ini": "[testenv:lint]\ncommands = ruff check\n\n"
+            "[testenv:py3{11,12},unit]\nskip_install = true\ndeps = pytest\n"
+            "commands = pytest -x\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.explanation[0].startswith("Detected: tox env `py312` in tox.ini")
+    assert check.test == ("pytest -x",)
+
+
+def test_a_tox_ini_holding_only_pytest_settings_is_not_tox(tmp_path: Path) -> None:
+    # Before: taken as tox with no env, the check's test step was empty and failed.
+    write(
+        tmp_path,
+        {
+            "tox.ini": "[pytest]\naddopts = -ra\n\n[flake8]\nmax-line-length = 100\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert "tox" not in check.explanation[0]
+    assert check.test == ("python -m pytest",)  # pytest reads its own settings there
+
+
+def test_an_env_without_commands_leaves_the_tests_to_the_next_rule(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "tox.ini": "[tox]\nenvlist = py312\n\n[testenv]\ndeps = pytest\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert "tox" not in check.explanation[0]
+    assert check.test == ("python -m pytest tests",)
+
+
+def test_commands_post_run_after_the_commands(tmp_path: Path) -> None:
+    # Before: commands_post were dropped (a coverage report or a check after the tests).
+    write(
+        tmp_path,
+        {
+            "tox.ini": """
+                [tox]
+                envlist = py312
+
+                [testenv]
+                skip_install = true
+                deps = pytest
+                commands_pre = python -c 'print("pre")'
+                commands = pytest -q
+                commands_post =
+                    - python -m coverage report
+                    python -c 'print("post")'
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.test == (
+        "python -c 'print(\"pre\")'",
+        "pytest -q",
+        "python -m coverage report || true",
+        "python -c 'print(\"post\")'",
+    )
+    assert "Its commands_post run after its commands" in " ".join(check.explanation)
+
+    write(
+        tmp_path,
+        {
+            "tox.ini": "[pytest]\n",
+            "tox.toml": 'env_list = ["3.12"]\n[env_run_base]\nskip_install = true\n'
+            'commands = [["pytest"]]\ncommands_post = [["coverage", "xml"]]\n',
+        },
+    )
+    assert planned_tests(tmp_path).test == ("pytest", "coverage xml")
+
+
+def test_set_env_in_toml_is_written_from_change_dir(tmp_path: Path) -> None:
+    # As for tox.ini (e626e0b): the commands that read COVERAGE_FILE run in change_dir. Before:
+    # `.tox/c` from the root, read from tests/ as tests/.tox/c.
+    write(
+        tmp_path,
+        {
+            "tox.toml": """
+                env_list = ["3.12"]
+
+                [env_run_base]
+                skip_install = true
+                change_dir = "{tox_root}/tests"
+                set_env = { COVERAGE_FILE = "{work_dir}/c", CONFIG = "{tox_root}{/}setup.cfg" }
+                commands = [["pytest"]]
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.env == (("COVERAGE_FILE", "../.tox/c"), ("CONFIG", "../setup.cfg"))
+    assert check.test == ("mkdir -p .tox && cd tests && pytest",)

@@ -55,6 +55,7 @@ import itertools
 import os
 import platform
 import pwd
+import re
 import resource
 import shlex
 import shutil
@@ -524,6 +525,52 @@ def _rlimit(which: int, soft: int, hard: int | None = None) -> tuple[int, int, i
 # interface and no route anywhere (a dummy interface would do the same where the kernel has one;
 # this machine's does not). The host's /etc/hosts is replaced by the sandbox's own (below), so
 # that localhost is 127.0.0.1 and ::1 and the hostname resolves whatever the host's file says.
+# What the dynamic loader and glibc read from the environment of every program they start
+# (glibc's "unsecure" variables, ignored only for set-uid programs): bwrap and setpriv run as root
+# (or as the service's user) before the job's user is set, so the job's LD_PRELOAD would run its
+# code there. They reach the job's command, and only it, renamed (see _job_environment).
+_LOADER_VARIABLES = frozenset(
+    (
+        "GCONV_PATH",
+        "GETCONF_DIR",
+        "GLIBC_TUNABLES",
+        "HOSTALIASES",
+        "LOCALDOMAIN",
+        "LOCPATH",
+        "MALLOC_ARENA_MAX",
+        "MALLOC_ARENA_TEST",
+        "MALLOC_PERTURB_",
+        "MALLOC_TRACE",
+        "NIS_PATH",
+        "NLSPATH",
+        "RESOLV_HOST_CONF",
+        "RES_OPTIONS",
+        "TMPDIR",
+        "TZDIR",
+    )
+)
+_RESTORED = "CONVEYOR_RESTORE_"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _job_environment(env: Mapping[str, str], command: str) -> tuple[dict[str, str], str]:
+    """The environment bwrap and setpriv are started with, and the command that gives the job
+    its own back: every loader variable (LD_*, _LOADER_VARIABLES) travels renamed to
+    CONVEYOR_RESTORE_<name>, harmless to the programs before the job, and the job's shell sets it
+    under its own name again. A loader variable whose name a shell cannot set is left out."""
+    outside: dict[str, str] = {}
+    restore: list[str] = []
+    for name, value in env.items():
+        if not (name.startswith("LD_") or name in _LOADER_VARIABLES):
+            outside[name] = value
+        elif _NAME.match(name):
+            outside[_RESTORED + name] = value
+            restore.append(f'export {name}="${_RESTORED}{name}"; unset {_RESTORED}{name}')
+    if not restore:
+        return outside, command
+    return outside, "\n".join([*restore, f"exec /bin/sh -c {shlex.quote(command)}"])
+
+
 HOSTNAME = "conveyor"
 HOST_ADDRESSES = ("127.0.1.1", "fdc0:ffee::1")  # on `lo`, as /32 and /128
 HOSTS = (
@@ -735,6 +782,7 @@ class Sandbox:
                 if setup.mode == "none":
                     argv, run_cwd = ["/bin/sh", "-c", command], _host_cwd(mounts, cwd)
                 else:
+                    env, command = _job_environment(env, command)
                     argv, run_cwd = self._bwrap_argv(
                         _through(egress, command) if egress else command,
                         mounts,

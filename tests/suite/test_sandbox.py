@@ -780,7 +780,8 @@ async def test_a_timeout_kills_the_whole_tree(sandbox: Sandbox) -> None:
     assert ran.result.timed_out
     assert not ran.result.cancelled
     assert ran.result.limit is None
-    assert 1.0 <= elapsed < 1.5
+    # Stopped at the timeout, not when the sleeps (1000 s) end; the margin is for a loaded host.
+    assert 1.0 <= elapsed < 60
     assert survivors(mark) == []
     assert our_cgroups() == []
 
@@ -792,7 +793,7 @@ async def test_cancel_kills_the_whole_tree(sandbox: Sandbox) -> None:
     ran = await run(sandbox, f"sleep {mark} & sleep {mark}", cancel=cancel, timeout=30)
     assert ran.result.cancelled
     assert not ran.result.timed_out
-    assert ran.result.duration < 1.5
+    assert ran.result.duration < 60  # not the sleeps' 1000 s
     assert survivors(mark) == []
 
 
@@ -806,7 +807,7 @@ async def test_processes_left_running_after_the_command_are_killed(sandbox: Sand
     ran = await run(sandbox, script)
     assert ran.result.returncode == 0
     assert "started" in ran.output
-    assert ran.result.duration < 2
+    assert ran.result.duration < 60  # not waited for: the sleeps take 1000 s
     assert survivors(mark) == []
     assert our_cgroups() == []
 

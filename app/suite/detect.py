@@ -58,8 +58,9 @@ HOW_TO_CHANGE = (
 # The rules
 
 
-def detect(root: Path) -> Plan:
-    """The plan for a repository without Conveyor configuration."""
+def detect(root: Path, python: str | None = None) -> Plan:
+    """The plan for a repository without Conveyor configuration. `python`: the version its
+    tests check runs on ("3.13"), when known: tox's settings depend on it."""
     project = read_project(root)
     pytest_config = read_pytest_config(root)
     tests = find_tests(root, pytest_config)
@@ -67,7 +68,7 @@ def detect(root: Path) -> Plan:
     notes: list[str] = []
     if tests.found:
         recipe = (
-            tox_recipe(project)
+            tox_recipe(project, python)
             or nox_recipe(project)
             or hatch_recipe(project, tests)
             or pip_recipe(project, tests)

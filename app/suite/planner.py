@@ -35,15 +35,17 @@ def make_plan(root: Path, available: Sequence[str]) -> Plan:
     configured = load_config(root)
     if configured is not None:
         return configured
-    plan = detect(root)
     spec = requires_python(root)
     declared = _declared_choice(declared_pythons(read_project(root)), spec, available)
+    # The Python first: what is detected (a tox env's factors) depends on it.
     if declared is not None:
         newest, why = declared
+        plan = detect(root, newest)
         return replace(plan, checks=tuple(_pinned(c, newest, why) for c in plan.checks))
     chosen = _python_for(spec, available) if spec else None
     if not chosen:
-        return plan
+        return detect(root, _minor(_default_python(available)) if available else None)
+    plan = detect(root, chosen)
     line = (
         f"The project requires Python `{spec}`, which not every Python here allows: using {chosen}."
     )

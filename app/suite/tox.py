@@ -12,7 +12,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.suite.install_commands import install_step, without_runner
@@ -51,13 +51,17 @@ class ToxEnv:
     problems: tuple[str, ...] = field(default=())  # why it cannot be translated
 
 
-def tox_recipe(project: Project) -> Recipe | None:
+def tox_recipe(project: Project, python: str | None = None) -> Recipe | None:
+    """`python`: the version the check runs on ("3.13"), when known. tox gives an env the
+    settings of its factors, `py310` among them: the env translated is the one for that Python,
+    as a person runs `tox -e py313` where 3.13 is what they have."""
     source, env_names, read_env = _tox_source(project)
     if source is None:
         return None
-    name = _tox_test_env(env_names)
-    if name is None:
+    listed = _tox_test_env(env_names)
+    if listed is None:
         return None
+    name = _env_for_python(listed, python) if python else listed
     try:
         env = read_env(name)
     except Untranslatable as exc:
@@ -70,7 +74,14 @@ def tox_recipe(project: Project) -> Recipe | None:
         return run_tool_itself("tox", source, name, reason, _tox_fallback(name))
     if not runs_something:
         return None  # tox would run nothing: the next rule finds what to run
-    return _env_recipe(project, env)
+    recipe = _env_recipe(project, env)
+    if name != listed:
+        said = (
+            f"tox env `{name}` in {source}, for Python {python}, which the check runs on "
+            f"(its env list names `{listed}`; tox gives `{name}` the settings of its factors)"
+        )
+        recipe = replace(recipe, detected=(said,))
+    return recipe
 
 
 def _tox_fallback(env: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -145,6 +156,23 @@ def _tox_test_env(names: Sequence[str]) -> str | None:
     if with_python:  # the newest Python's first combination (`py312-django42`)
         return max(with_python, key=lambda n: _python_factor_version(_python_factor(n)))
     return None if names else "py"  # no env_list: tox's default is the base env
+
+
+def _env_for_python(env: str, python: str) -> str:
+    """`env` with its Python factor naming `python`: `py310-django42` on 3.13 is
+    `py313-django42`. An env without one (`tests`, or `py`: any Python) stays as it is."""
+    wanted = _python_factor_version(python)[:2]
+    factors = env.split("-")
+    for index, factor in enumerate(factors):
+        version = _python_factor_version(factor) if _PY_FACTOR.match(factor) else ()
+        if len(version) < 2 or version[:2] == wanted:
+            continue
+        major, minor = wanted
+        if re.fullmatch(r"\d+\.\d+", factor):
+            factors[index] = f"{major}.{minor}"  # tox 4's `3.13`
+        else:  # CPython runs the check, whether the env named py or pypy
+            factors[index] = f"py{major}{'.' if '.' in factor else ''}{minor}"
+    return "-".join(factors)
 
 
 def _python_factor(env: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.suite.planner import make_plan
 from app.suite.recipe import Untranslatable
 from app.suite.runlog import Masker, RunLog
 from app.suite.tox import expand_braces
@@ -497,3 +498,56 @@ def test_set_env_in_toml_is_written_from_change_dir(tmp_path: Path) -> None:
     check = planned_tests(tmp_path)
     assert check.env == (("COVERAGE_FILE", "../.tox/c"), ("CONFIG", "../setup.cfg"))
     assert check.test == ("mkdir -p .tox && cd tests && pytest",)
+
+
+def test_the_env_translated_is_the_one_for_the_python_the_check_runs_on(tmp_path: Path) -> None:
+    # Before: the summary said `py310` (and py310's factors chose the deps) while the check ran
+    # on 3.11, the newest declared Python installed here: 3.10 is not.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": projects.SETUPTOOLS_BUILD
+            + """
+                [project]
+                name = "shapes"
+                version = "1.0"
+                classifiers = [
+                    "Programming Language :: Python :: 3.10",
+                    "Programming Language :: Python :: 3.11",
+                ]
+                """,
+            "tox.ini": """
+                [tox]
+                envlist = py310
+
+                [testenv]
+                deps =
+                    pytest
+                    py310: tomli
+                    py311: exceptiongroup
+                commands = pytest
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    (check,) = make_plan(tmp_path, ["3.11.7", "3.12.1"]).checks
+    assert check.python == "3.11"
+    assert check.install[0] == "python -m pip install pytest exceptiongroup"
+    assert check.explanation[0] == (
+        "Detected: tox env `py311` in tox.ini, for Python 3.11, which the check runs on "
+        "(its env list names `py310`; tox gives `py311` the settings of its factors)."
+    )
+    assert "Python 3.11: the newest of the versions the project declares" in check.explanation[2]
+
+    # Where 3.11 is what there is and nothing else is declared, the same: 3.11's env.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "tox.ini": "[tox]\nenvlist = py37\n\n[testenv]\n"
+            "deps =\n    pytest\n    py37: mock\ncommands = pytest\n",
+        },
+    )
+    (check,) = make_plan(tmp_path, ["3.11.7"]).checks
+    assert check.install[0] == "python -m pip install pytest"
+    assert "tox env `py311` in tox.ini, for Python 3.11" in check.explanation[0]

@@ -496,8 +496,9 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
     root = posixpath.relpath(".", changedir or ".")
     set_env = merged.get("set_env", {})
     setenv: dict[str, str] = {}
-    for key, value in set_env.items() if isinstance(set_env, Mapping) else []:
-        if not isinstance(value, str):
+    for key, given in set_env.items() if isinstance(set_env, Mapping) else []:
+        value = _toml_set_env_value(given)
+        if value is None:
             problems.append(f"a computed value in `set_env.{excerpt(key)}`")
         elif (text := one(value, Where(name, root=root, setenv=setenv, shell=False))) is not None:
             setenv[key] = text
@@ -506,8 +507,7 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
     commands = _Commands(problems)
     for key in _COMMAND_KEYS:
         commands.key = key
-        listed = merged.get(key, [])
-        for command in listed if isinstance(listed, list) else []:
+        for command in _toml_commands(merged.get(key, [])):
             args = _toml_command(command, in_changedir, problems, one)
             if args is not None:
                 commands.add_args(args)
@@ -527,6 +527,33 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
         source=source,
         problems=tuple(problems) + (("`package = external`",) if package == "external" else ()),
     )
+
+
+def _toml_set_env_value(value: Any) -> str | None:
+    """A `set_env` value as tox.ini would spell it: `{ replace = "env", name = "X", default =
+    "d" }` is `{env:X:d}`. None for what is computed otherwise (a `ref`, a `marker`)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, Mapping) or value.get("replace") != "env" or "marker" in value:
+        return None
+    name, default = value.get("name"), value.get("default", "")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*", name):
+        return None
+    return f"{{env:{name}:{default}}}" if isinstance(default, str) else None
+
+
+def _toml_commands(listed: Any) -> list[Any]:
+    """A TOML list of commands, where `{ replace = "posargs", default = ... }` stands for its
+    default (no positional arguments here): several commands when it lists lists, else one."""
+    commands: list[Any] = []
+    for command in listed if isinstance(listed, list) else []:
+        if isinstance(command, Mapping) and command.get("replace") == "posargs":
+            default = command.get("default", [])
+            several = isinstance(default, list) and all(isinstance(c, list) for c in default)
+            commands += default if several else [default]
+        else:
+            commands.append(command)
+    return commands
 
 
 def _toml_command(

@@ -551,3 +551,56 @@ def test_the_env_translated_is_the_one_for_the_python_the_check_runs_on(tmp_path
     (check,) = make_plan(tmp_path, ["3.11.7"]).checks
     assert check.install[0] == "python -m pip install pytest"
     assert "tox env `py311` in tox.ini, for Python 3.11" in check.explanation[0]
+
+
+def test_toml_env_replacements_in_set_env_and_commands(tmp_path: Path) -> None:
+    # filelock's and platformdirs' shape. Before: `set_env.X = { replace = "env", ... }` was
+    # refused as computed and tox itself ran; a `posargs` replacement standing for whole
+    # commands was refused as a command that is not a list.
+    write(
+        tmp_path,
+        {
+            "tox.toml": """
+                env_list = ["3.12", "docs"]
+
+                [env_run_base]
+                skip_install = true
+                set_env.COVERAGE_FILE.replace = "env"
+                set_env.COVERAGE_FILE.name = "COVERAGE_FILE"
+                set_env.COVERAGE_FILE.default = "{work_dir}{/}.coverage.{env_name}"
+                set_env.PYTHONPATH = "{tox_root}{/}tasks"
+                commands = [
+                    ["pytest", { replace = "posargs", default = ["tests"], extend = true }],
+                    { replace = "posargs", default = [
+                        ["diff-cover", { replace = "env", name = "DIFF", default = "origin/main" }],
+                        ["echo", "done"],
+                    ], extend = true },
+                    { replace = "posargs", default = ["python", "patch.py"] },
+                    [],
+                ]
+                """,
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.env == (("COVERAGE_FILE", ".tox/.coverage.3.12"), ("PYTHONPATH", "./tasks"))
+    assert check.test == (
+        "mkdir -p .tox && pytest tests",
+        'diff-cover "${DIFF-origin/main}"',
+        "echo done",
+        "python patch.py",
+    )
+    assert not check.network
+
+    # A value under a marker depends on the machine tox runs on: tox itself decides.
+    write(
+        tmp_path,
+        {
+            "tox.toml": 'env_list = ["3.12"]\n[env_run_base]\nskip_install = true\n'
+            'set_env.A = { value = "1", marker = "sys_platform == \'linux\'" }\n'
+            'commands = [["pytest"]]\n',
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.test == ("tox run -e py",)
+    assert "a computed value in `set_env.A`" in check.explanation[1]

@@ -5,6 +5,7 @@ Both the pip rule and a hatch env without a test script fall back on this choice
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from app.suite.project import Project, TestFiles
 from app.suite.pytest_config import read_pytest_config
 from app.suite.repository_files import is_dir, is_file
+from app.suite.workflows import ci_pytest_arguments
 
 PYTEST = "python -m pytest"
 
@@ -32,6 +34,11 @@ def choose_runner(project: Project, tests: TestFiles, declared: AbstractSet[str]
         # the root would also collect examples and benchmarks that need more than the tests do.
         target = "" if configured or not is_dir(project.root, "tests") else " tests"
         declared_note = "" if "pytest" in declared else " (not declared by the project: installed)"
+        ci = ci_pytest_arguments(project.root)
+        if ci:
+            # The project's CI names what it collects (its package's doctests, say).
+            target = " " + shlex.join(ci)
+            declared_note += f" with `{shlex.join(ci)}` as the project's CI runs it"
         return Runner(f"{PYTEST}{target}", f"pytest{declared_note}", "pytest" not in declared)
     return Runner(_unittest_command(project.root, tests), "unittest (no sign of pytest)", False)
 

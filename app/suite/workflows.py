@@ -1,24 +1,40 @@
-"""The extras a project's own CI installs, read from its GitHub workflows as text.
+"""What a project's own CI says about running its tests, read from its GitHub workflows as text.
 
-`pip install -e .[all]`, `pip install ".[test,ci]"`, `uv sync --all-extras` or `--extra x` in
-.github/workflows say which optional dependencies the tests are run with there: a project whose
-tests import its extras' modules fails collection without them. Only the lines that install the
-project itself (`.`) count; `${{ matrix.extra }}` and other expressions are left out.
+- The extras it installs: `pip install -e .[all]`, `pip install ".[test,ci]"`, `uv sync
+  --all-extras` or `--extra x` in .github/workflows say which optional dependencies the tests are
+  run with there: a project whose tests import its extras' modules fails collection without
+  them. Only the lines that install the project itself (`.`) count; `${{ matrix.extra }}` and
+  other expressions are left out.
+- What its pytest collects: `pytest --doctest-modules toolz/` runs the package's doctests and
+  only that folder. The first pytest command of the workflows gives its doctest options and the
+  paths it names that exist; other options (plugins, coverage, markers) are not followed.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Collection
 from pathlib import Path
 
-from app.suite.repository_files import CONFIG_LIMIT, UnreadableFile, list_dir, read_text
+from app.suite.repository_files import (
+    CONFIG_LIMIT,
+    UnreadableFile,
+    is_dir,
+    is_file,
+    list_dir,
+    read_text,
+)
 
 _FOLDER = ".github/workflows"
 _INSTALL = re.compile(r"\b(?:pip install|uv pip install|uv sync|pdm install)\b[^\n#]*")
 # `.[a,b]`, `".[a,b]"`, `'.[a]'`, `-e .[a]`, `--editable=.[a]`: the project itself with extras.
 _PROJECT_EXTRAS = re.compile(r"""(?:^|[\s="'])\.\[([A-Za-z0-9_.,\s-]+)\]""")
 _EXTRA_FLAG = re.compile(r"--extra[\s=]+([A-Za-z0-9_.-]+)")
+# `pytest …`, `python -m pytest …`, `coverage run -m pytest …`, `uv run pytest …`: what follows.
+_PYTEST = re.compile(r"(?:^|[\s;&|(])(?:python3? -m )?pytest(?P<args>(?:[ \t][^\n#;&|]*)?)$", re.M)
+_DOCTEST_FLAGS = ("--doctest-modules", "--doctest-continue-on-failure")
+_DOCTEST_VALUED = ("--doctest-glob",)
 
 
 def ci_extras(root: Path, declared: Collection[str]) -> tuple[str, ...]:
@@ -34,6 +50,45 @@ def ci_extras(root: Path, declared: Collection[str]) -> tuple[str, ...]:
             found += _EXTRA_FLAG.findall(line)
     normalized = [re.sub(r"[-_.]+", "-", name).lower() for name in found]
     return tuple(dict.fromkeys(name for name in normalized if name in declared))
+
+
+def ci_pytest_arguments(root: Path) -> tuple[str, ...]:
+    """The doctest options and existing paths of the first pytest command in the workflows."""
+    for text in _workflow_texts(root):
+        for found in _PYTEST.finditer(text):
+            args = found["args"]
+            if "${{" in args:
+                continue  # a matrix or other expression: not the command as it runs
+            try:
+                words = shlex.split(args)
+            except ValueError:
+                continue
+            return _collection_arguments(root, words)
+    return ()
+
+
+def _collection_arguments(root: Path, words: list[str]) -> tuple[str, ...]:
+    kept: list[str] = []
+    value_follows = False
+    for word in words:
+        if value_follows:
+            kept.append(word)
+            value_follows = False
+        elif word in _DOCTEST_FLAGS or word.startswith(tuple(f"{v}=" for v in _DOCTEST_VALUED)):
+            kept.append(word)
+        elif word in _DOCTEST_VALUED:
+            kept.append(word)
+            value_follows = True
+        elif not word.startswith("-") and "--pyargs" not in words and _is_path(root, word):
+            kept.append(word)
+    return tuple(kept[:-1] if value_follows and kept else kept)
+
+
+def _is_path(root: Path, word: str) -> bool:
+    path = word.split("::")[0].rstrip("/")
+    if not path or path.startswith("/") or ".." in path.split("/"):
+        return False
+    return is_dir(root, path) or is_file(root, path)
 
 
 def _workflow_texts(root: Path) -> list[str]:

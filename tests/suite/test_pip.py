@@ -291,6 +291,24 @@ def test_the_extras_the_project_s_ci_installs_are_installed(tmp_path: Path) -> N
     assert "its GitHub workflows install `test,yaml,toml`" in check.explanation[0]
 
 
+def test_pytest_collects_what_the_project_s_ci_collects(tmp_path: Path) -> None:
+    # Shaped like toolz: CI runs `pytest --doctest-modules toolz/`, the package's doctests too.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "lib"\nversion = "1"\n',
+            "lib/__init__.py": 'def one():\n    """>>> one()\n    1\n    """\n    return 1\n',
+            "lib/tests/test_lib.py": "def test_x():\n    pass\n",
+            ".github/workflows/ci.yml": (
+                "steps:\n  - run: coverage run -m pytest --doctest-modules lib/\n"
+            ),
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.test == ("python -m pytest --doctest-modules lib/",)
+    assert "with `--doctest-modules lib/` as the project's CI runs it" in check.explanation[0]
+
+
 def test_all_extras_in_ci_means_every_declared_extra(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -77,8 +77,9 @@ def tox_recipe(project: Project, python: str | None = None) -> Recipe | None:
     recipe = _env_recipe(project, env)
     if name != listed:
         said = (
-            f"tox env `{name}` in {source}, for Python {python}, which the check runs on "
-            f"(its env list names `{listed}`; tox gives `{name}` the settings of its factors)"
+            f"tox env `{name}` in {source}, the one for Python {python}, which the check runs "
+            f"on (rather than `{listed}` from its env list: tox gives an env the settings its "
+            "factors select)"
         )
         recipe = replace(recipe, detected=(said,))
     return recipe

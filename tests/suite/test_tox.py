@@ -534,8 +534,9 @@ def test_the_env_translated_is_the_one_for_the_python_the_check_runs_on(tmp_path
     assert check.python == "3.11"
     assert check.install[0] == "python -m pip install pytest exceptiongroup"
     assert check.explanation[0] == (
-        "Detected: tox env `py311` in tox.ini, for Python 3.11, which the check runs on "
-        "(its env list names `py310`; tox gives `py311` the settings of its factors)."
+        "Detected: tox env `py311` in tox.ini, the one for Python 3.11, which the check runs on "
+        "(rather than `py310` from its env list: tox gives an env the settings its factors "
+        "select)."
     )
     assert "Python 3.11: the newest of the versions the project declares" in check.explanation[2]
 
@@ -550,7 +551,7 @@ def test_the_env_translated_is_the_one_for_the_python_the_check_runs_on(tmp_path
     )
     (check,) = make_plan(tmp_path, ["3.11.7"]).checks
     assert check.install[0] == "python -m pip install pytest"
-    assert "tox env `py311` in tox.ini, for Python 3.11" in check.explanation[0]
+    assert "tox env `py311` in tox.ini, the one for Python 3.11," in check.explanation[0]
 
 
 def test_toml_env_replacements_in_set_env_and_commands(tmp_path: Path) -> None:

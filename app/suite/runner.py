@@ -482,7 +482,15 @@ class _CheckRun:
 
     def read_tool_output(self, command: str) -> None:
         """ruff, flake8, mypy, pre-commit or unittest output → annotations and results."""
-        report = parse_tool_output(command, self.said.decode(errors="replace"), root=self.paths.src)
+        try:
+            report = parse_tool_output(
+                command, self.said.decode(errors="replace"), root=self.paths.src
+            )
+        except Exception as error:  # a reader's bug must not lose the verdict
+            # The annotations are extra: the exit code still decides, and the log says why
+            # there are none.
+            self.log.line(f"(Conveyor could not read this output: {type(error).__name__}: {error})")
+            return
         if report is None:
             return
         if report.results is not None:

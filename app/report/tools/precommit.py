@@ -84,7 +84,7 @@ def hooks_of(lines: Sequence[str]) -> list[Hook]:
     diff = next((i for i, line in enumerate(lines) if line.startswith(_DIFF_FOLLOWS)), None)
     lines = lines[:diff]
     starts = [i for i, line in enumerate(lines) if _HOOK.match(line)]
-    ends = [*starts[1:], len(lines)]
+    ends = [*starts[1:], len(lines)] if starts else []
     return [_hook(lines[start:end]) for start, end in zip(starts, ends, strict=True)]
 
 

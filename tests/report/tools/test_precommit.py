@@ -3,6 +3,8 @@ app/report/tools/precommit.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.report.model import Annotation
@@ -121,3 +123,19 @@ def test_the_diff_shown_on_failure_is_no_hook_output(
         ("docs/notes.txt", "pre-commit: trailing-whitespace"),
         ("bad.yaml", "pre-commit: check-yaml"),
     ]
+
+
+def test_a_run_that_stops_before_any_hook_says_why(tmp_path: Path) -> None:
+    # A config pre-commit refuses: it stops before the first hook (this used to raise).
+    write(tmp_path, {".pre-commit-config.yaml": "repos: [oops\n"})
+    for command in ("git init -q", "git add -A"):
+        assert run(command, tmp_path).returncode == 0
+    home = {"PRE_COMMIT_HOME": str(tmp_path / "home")}
+    done = run(COMMAND, tmp_path, env=home)
+    assert done.returncode != 0
+
+    shown = parse_tool_output(COMMAND, done.output, root=str(tmp_path))
+
+    assert shown is not None
+    assert shown.annotations == ()
+    assert shown.summary.startswith("pre-commit: An error has occurred"), done.output

@@ -118,3 +118,12 @@ async def test_an_unchanged_config_reuses_the_installed_hooks(project: Project) 
         "failure",
         "pre-commit: 1 of 3 hooks failed: no-todo",
     ), log
+
+
+async def test_a_config_of_unreachable_hooks_alone_says_just_that(project: Project) -> None:
+    output, log = await project.check(UNREACHABLE, "x = 1\n")
+
+    assert (output.conclusion, output.title) == (
+        "failure",
+        "pre-commit hooks could not be fetched: hooks.unreachable.invalid unreachable",
+    ), log

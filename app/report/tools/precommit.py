@@ -170,6 +170,8 @@ def _summary(hooks: Sequence[Hook], lines: Sequence[str]) -> str:
     failed = [h for h in hooks if h.status == "Failed"]
     if failed:
         return f"{missing}; {_failed(failed, hooks)}"
+    if not hooks:
+        return missing  # every hook is in a repository that could not be fetched
     return f"{missing}; the other {len(hooks)} hooks passed or were skipped"
 
 

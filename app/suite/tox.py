@@ -25,7 +25,7 @@ from app.suite.recipe import (
     requirement_files_in,
     run_tool_itself,
 )
-from app.suite.repository_files import excerpt
+from app.suite.repository_files import excerpt, is_dir
 from app.suite.tox_substitutions import Where, shell_join, substitute
 
 _PY_FACTOR = re.compile(r"^(py|pypy)(\d+(\.?\d+)?)?$|^\d+\.\d+$")
@@ -601,8 +601,11 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
     if package_args:
         install.append(pip_install(package_args))
     cd = f"cd {shlex.quote(env.changedir)} && " if env.changedir else ""
-    # tox creates its folders before the commands; a fresh checkout has none of them.
-    mkdir = f"mkdir -p {shlex.join(env.folders)} && " if env.folders else ""
+    # tox creates its folders before the commands, and changedir; a fresh checkout may have none.
+    folders = set(env.folders)
+    if env.changedir and not is_dir(project.root, env.changedir):
+        folders.add(env.changedir)
+    mkdir = f"mkdir -p {shlex.join(sorted(folders))} && " if folders else ""
     # After the package, as tox runs them: `pip install -e .[all]` in `commands`, say.
     install += [f"{mkdir}{cd}{c}" for c in env.install_commands]
     test = [f"{cd}{c}" for c in env.commands]

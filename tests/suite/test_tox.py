@@ -605,3 +605,18 @@ def test_toml_env_replacements_in_set_env_and_commands(tmp_path: Path) -> None:
     check = planned_tests(tmp_path)
     assert check.test == ("tox run -e py",)
     assert "a computed value in `set_env.A`" in check.explanation[1]
+
+
+def test_a_changedir_the_checkout_lacks_is_created_as_tox_does(tmp_path: Path) -> None:
+    # Before: `cd build/docs` failed in a fresh checkout, where tox would have created it.
+    write(
+        tmp_path,
+        {
+            "tox.ini": "[testenv]\nskip_install = true\nchangedir = build/docs\n"
+            "commands = pytest {toxinidir}/tests\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    assert planned_tests(tmp_path).test == (
+        "mkdir -p build/docs && cd build/docs && pytest ../../tests",
+    )

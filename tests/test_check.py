@@ -137,3 +137,47 @@ test = ["pytest"]
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout
     assert "the tests run from the checkout, with `src` on PYTHONPATH" in result.stdout
+
+
+def test_a_project_locked_with_uv_is_tested_on_its_locked_versions(tmp_path: Path) -> None:
+    # The lock pins iniconfig 1.1.1 (a constraint of uv's own, which pip never reads); installed
+    # from pyproject.toml's ranges, pip would take the newest 2.x and the test would fail.
+    project = write(
+        tmp_path / "lib",
+        {
+            "pyproject.toml": """\
+[project]
+name = "lib"
+version = "1"
+requires-python = ">=3.9"
+dependencies = ["iniconfig>=1"]
+
+[dependency-groups]
+tests = ["pytest"]
+
+[tool.uv]
+constraint-dependencies = ["iniconfig==1.1.1"]
+""",
+            "tests/test_lock.py": (
+                "from importlib.metadata import version\n\n\n"
+                "def test_locked():\n    assert version('iniconfig') == '1.1.1'\n"
+            ),
+        },
+    )
+    uv = Path(sys.executable).with_name("uv")
+    locked = subprocess.run(
+        [str(uv), "lock", "--quiet"],
+        cwd=project,
+        env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert locked.returncode == 0, locked.stderr
+    assert 'name = "iniconfig"\nversion = "1.1.1"' in (project / "uv.lock").read_text()
+
+    result = check(project, tmp_path / "cache")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout
+    assert "the locked versions of uv.lock (`uv sync --frozen`)" in result.stdout

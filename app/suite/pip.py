@@ -24,6 +24,7 @@ from app.suite.extras import extras_the_tests_import
 from app.suite.project import Project, TestFiles, literal_strings, setup_call_kwargs, table
 from app.suite.pytest_or_unittest import choose_runner
 from app.suite.recipe import Recipe, pip_install
+from app.suite.uv_lock import UV_LOCK, uv_sync
 from app.suite.workflows import ci_extras
 
 
@@ -35,6 +36,9 @@ class Source:
     names: frozenset[str]  # normalized requirement names it brings (to know if pytest is there)
     phrase: str  # for "Detected: ..."
     files: tuple[str, ...] = ()
+    # The same as `uv sync` arguments, for a project locked with uv; None when uv cannot bring
+    # it (a requirements file, setup.py's tests_require).
+    uv: tuple[str, ...] | None = None
 
 
 def pip_recipe(project: Project, tests: TestFiles) -> Recipe:
@@ -49,12 +53,19 @@ def pip_recipe(project: Project, tests: TestFiles) -> Recipe:
     sources += _tests_require_source(project)
     declared = frozenset().union(*(s.names for s in sources)) | (poetry.names if poetry else set())
     runner = choose_runner(project, tests, declared)
-    args = [a for s in sources for a in s.args] + (
-        ["pytest"] if runner.needs_pytest_install else []
-    )
-    # Poetry first: the pip arguments (requirements files, pytest) add to what Poetry installed.
-    install = (*(poetry.install if poetry else ()), *((pip_install(args),) if args else ()))
+    pytest = ["pytest"] if runner.needs_pytest_install else []
     phrases = [s.phrase for s in sources] + ([poetry.detected] if poetry else [])
+    locked = [s for s in sources if s.uv is not None] if project.has(UV_LOCK) else []
+    if locked:
+        # From the lock: the versions the project is tested with. pip adds what uv cannot.
+        args = [a for s in sources if s.uv is None for a in s.args] + pytest
+        synced = uv_sync([a for s in locked for a in s.uv or ()])
+        install = (*synced, *((pip_install(args),) if args else ()))
+        phrases.append(f"the locked versions of {UV_LOCK} (`uv sync --frozen`)")
+    else:
+        args = [a for s in sources for a in s.args] + pytest
+        # Poetry first: the pip arguments (requirements files, pytest) add to what it installed.
+        install = (*(poetry.install if poetry else ()), *((pip_install(args),) if args else ()))
     return Recipe(
         install=install,
         test=(runner.command,),
@@ -85,6 +96,7 @@ def _group_source(project: Project) -> Source | None:
         ("--group", spelled),
         frozenset(requirement_names(groups[group])),
         f"dependency group `{spelled}` in pyproject.toml",
+        uv=("--group", spelled),
     )
 
 
@@ -93,7 +105,8 @@ def _package_sources(project: Project, tests: TestFiles) -> list[Source]:
     if not project.is_package:
         deps = _non_package_dependencies(project)
         phrase = "the dependencies in `[project]` (the project is not a package)"
-        return [Source(tuple(deps), frozenset(requirement_names(deps)), phrase)] if deps else []
+        found = Source(tuple(deps), frozenset(requirement_names(deps)), phrase, uv=())
+        return [found] if deps else []
     all_extras = extras(project)
     extra = choose_set(all_extras)
     # The extras the project's own CI installs: its tests may import what they bring.
@@ -112,7 +125,7 @@ def _package_sources(project: Project, tests: TestFiles) -> list[Source]:
     )
     chosen = list(dict.fromkeys([*([extra] if extra else []), *from_ci, *imported]))
     if not chosen:
-        return [Source(("-e", "."), frozenset(), "the project itself (editable)")]
+        return [Source(("-e", "."), frozenset(), "the project itself (editable)", uv=())]
     spelled = ",".join(chosen)
     phrase = f"the project itself (editable) with its extra `{extra}`" if extra else ""
     if from_ci:
@@ -130,6 +143,7 @@ def _package_sources(project: Project, tests: TestFiles) -> list[Source]:
             ("-e", f".[{spelled}]"),
             frozenset(n for e in chosen for n in requirement_names(all_extras[e])),
             phrase,
+            uv=tuple(a for e in chosen for a in ("--extra", e)),
         )
     ]
 

@@ -17,14 +17,26 @@ from tests.suite.test_detect import planned_tests
 
 def test_dependency_groups_pydantic_like(tmp_path: Path) -> None:
     check = planned_tests(projects.pydantic_like(tmp_path))
-    # `testing` is the group with pytest (`dev` includes it too, but also the linters).
-    assert check.install == ("python -m pip install --group testing -e .",)
+    # `testing` is the group with pytest (`dev` includes it too, but also the linters), installed
+    # from uv.lock: the versions the project is tested with.
+    assert check.install == (
+        "python -m pip install -q uv",
+        'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 '
+        "uv sync --frozen --inexact --no-default-groups --group testing",
+    )
     assert check.test == ("python -m pytest",)  # [tool.pytest.ini_options] says where
     assert check.dependency_files == ("pyproject.toml", "uv.lock")
     assert check.explanation[0] == (
         "Detected: dependency group `testing` in pyproject.toml; the project itself (editable); "
-        "pytest."
+        "the locked versions of uv.lock (`uv sync --frozen`); pytest."
     )
+
+
+def test_without_a_lock_pip_installs_the_group(tmp_path: Path) -> None:
+    projects.pydantic_like(tmp_path)
+    (tmp_path / "uv.lock").unlink()
+    check = planned_tests(tmp_path)
+    assert check.install == ("python -m pip install --group testing -e .",)
     assert not check.network
 
 

@@ -237,6 +237,12 @@ def test_planned_commands_really_run(
     passed: str,
 ) -> None:
     root = make(tmp_path / "project")
+    if (root / "uv.lock").exists():
+        # The fixture's lock is a placeholder (planning reads its presence); uv needs a real one.
+        (root / "uv.lock").unlink()
+        uv = str(Path(sys.executable).with_name("uv"))
+        locked = subprocess.run([uv, "lock", "-q"], cwd=root, capture_output=True, text=True)
+        assert locked.returncode == 0, locked.stderr
     (check,) = make_plan(root, [HERE]).checks
     venv = tmp_path / "venv"
     shutil.copytree(template_venv, venv, symlinks=True)

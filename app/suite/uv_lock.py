@@ -1,0 +1,27 @@
+"""A project locked with uv is installed from its lock, as its own CI and tox-uv install it.
+
+`uv.lock` pins every version the project is tested with; installing its declared ranges with
+pip instead takes the newest of each, which the project may not support yet (a test importing a
+private name pytest removed in its next major version, say). `uv sync --frozen` installs the
+locked versions as they are written, without resolving again, into the check's virtualenv
+(UV_PROJECT_ENVIRONMENT); `--inexact` keeps what is there already (pip, which later installs
+need), `--no-default-groups` installs only the groups asked for, and uv never downloads an
+interpreter: the check's Python is the one chosen. uv trusts the machine's certificate store, as
+pip does (an operator's company CA or TLS-inspecting proxy), not only its own.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+UV_LOCK = "uv.lock"
+INSTALL_UV = "python -m pip install -q uv"
+
+
+def uv_sync(arguments: Sequence[str]) -> tuple[str, ...]:
+    """The install commands: uv itself, then `uv sync` with `arguments` (`--group tests`,
+    `--extra yaml`...)."""
+    sync = ["uv", "sync", "--frozen", "--inexact", "--no-default-groups", *arguments]
+    where = 'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1'
+    return (INSTALL_UV, f"{where} {shlex.join(sync)}")

@@ -27,6 +27,7 @@ from app.suite.recipe import (
 )
 from app.suite.repository_files import excerpt, is_dir
 from app.suite.tox_substitutions import Where, shell_join, substitute
+from app.suite.uv_lock import UV_LOCK, uv_sync
 
 _PY_FACTOR = re.compile(r"^(py|pypy)(\d+(\.?\d+)?)?$|^\d+\.\d+$")
 
@@ -49,6 +50,8 @@ class ToxEnv:
     folders: tuple[str, ...] = ()  # tox's folders the values point into, relative to the root
     source: str = "tox.ini"
     problems: tuple[str, ...] = field(default=())  # why it cannot be translated
+    # tox-uv's `uv-venv-lock-runner`: the env is installed from uv.lock (`uv sync`).
+    locked: bool = False
 
 
 def tox_recipe(project: Project, python: str | None = None) -> Recipe | None:
@@ -363,9 +366,11 @@ def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
         folders=tuple(sorted(folders)),
         source=source,
         problems=tuple(problems),
+        locked=(raw("runner") or "").strip() == _UV_LOCK_RUNNER,
     )
 
 
+_UV_LOCK_RUNNER = "uv-venv-lock-runner"
 _REFERENCE = re.compile(r"\{\[([^\]{}]+)\]([^{}:\s]+)\}")
 
 
@@ -527,6 +532,7 @@ def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.tom
         folders=tuple(sorted(folders)),
         source=source,
         problems=tuple(problems) + (("`package = external`",) if package == "external" else ()),
+        locked=merged.get("runner") == _UV_LOCK_RUNNER,
     )
 
 
@@ -589,13 +595,21 @@ def _toml_command(
 def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
     install: list[str] = []
     files = [env.source]
+    locked = env.locked and project.has(UV_LOCK)
+    if locked:
+        # As tox-uv's lock runner: the locked versions of the groups and extras, then the deps.
+        synced = [a for group in env.groups for a in ("--group", group)]
+        synced += [a for extra in env.extras for a in ("--extra", extra)]
+        skip = env.skip_install or not project.is_package
+        install += uv_sync([*synced, *(["--no-install-project"] if skip else [])])
+        files.append(UV_LOCK)
     if env.deps:
         install.append(shell_pip_install(env.deps))
         files += requirement_files_in(project.root, env.deps)
     package_args: list[str] = []
-    for group in env.groups:
+    for group in () if locked else env.groups:
         package_args += ["--group", group]
-    if not env.skip_install and project.is_package:
+    if not locked and not env.skip_install and project.is_package:
         target = f".[{','.join(env.extras)}]" if env.extras else "."
         package_args += ["-e", target] if env.editable else [target]
     if package_args:
@@ -614,6 +628,11 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
         "Its deps, extras, dependency groups and commands run as plain commands, "
         "so the environment can be cached and the test step runs without the network."
     ]
+    if locked:
+        details.append(
+            f"Its runner is tox-uv's `{_UV_LOCK_RUNNER}`: the versions locked in {UV_LOCK} are "
+            "installed (`uv sync --frozen`)."
+        )
     if env.post_commands:
         details.append(
             "Its commands_post run after its commands ("

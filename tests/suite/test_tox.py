@@ -47,6 +47,25 @@ def test_flask_like_tox_toml_with_dependency_group(tmp_path: Path) -> None:
     assert check.dependency_files == ("pyproject.toml", "tox.toml")
 
 
+def test_the_uv_lock_runner_installs_the_locked_versions(tmp_path: Path) -> None:
+    # flask's own: tox-uv's lock runner, which installs from uv.lock, not the ranges.
+    projects.flask_like_tox_toml(tmp_path)
+    toml = (tmp_path / "tox.toml").read_text()
+    toml = toml.replace('package = "wheel"', 'package = "wheel"\nrunner = "uv-venv-lock-runner"')
+    write(tmp_path, {"tox.toml": toml, "uv.lock": "version = 1\n"})
+    check = planned_tests(tmp_path)
+    assert check.install == (
+        "python -m pip install -q uv",
+        'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 '
+        "uv sync --frozen --inexact --no-default-groups --group tests",
+    )
+    assert "uv.lock" in check.dependency_files
+    assert any("`uv-venv-lock-runner`" in line for line in check.explanation)
+    # Without the lock file, the runner has nothing to follow: pip installs the group.
+    (tmp_path / "uv.lock").unlink()
+    assert planned_tests(tmp_path).install == ("python -m pip install --group tests .",)
+
+
 def test_tox_only_project(tmp_path: Path) -> None:
     check = planned_tests(projects.tox_only(tmp_path))
     assert check.install == ("python -m pip install pytest six",)  # skipsdist: no package

@@ -2,8 +2,11 @@
 
 tox and nox let a project install from its commands (`pip install -e .[test]`, `poetry install`).
 In a check those must run with the install step: it has the network and writes the environment,
-which the test step has neither of. A tool that would build an environment of its own
-(`uv sync`, `pdm install`) cannot be moved: the caller then runs tox or nox itself.
+which the test step has neither of. Tools that sync an environment from a lock file install into
+the check's instead: `uv sync` through UV_PROJECT_ENVIRONMENT, `pdm install`/`pdm sync` through
+the active VIRTUAL_ENV (PDM honours it), each tool in a venv of its own. A tool that would build
+an environment of its own otherwise (`pipenv`, `hatch env`) cannot be moved: the caller then runs
+tox or nox itself.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 
 from app.suite.recipe import PIP_INSTALL, Untranslatable
 from app.suite.tox_substitutions import shell_join
+from app.suite.uv_lock import uv_sync_as_written
 
 _PIP = re.compile(r"^(?:.*/)?pip(?:3(?:\.\d+)?)?$")
 _PYTHON = re.compile(r"^(?:.*/)?python(?:3(?:\.\d+)?)?$")
@@ -21,9 +25,6 @@ _PYTHON = re.compile(r"^(?:.*/)?python(?:3(?:\.\d+)?)?$")
 _PIP_CHANGES = ("install", "uninstall")
 # Tools that build or sync an environment of their own, which is not the check's.
 _OWN_ENVIRONMENT = {
-    ("uv", "sync"),
-    ("pdm", "install"),
-    ("pdm", "sync"),
     ("pipenv", "install"),
     ("pipenv", "sync"),
     ("pip-sync",),
@@ -34,6 +35,9 @@ _RUNNERS = (("poetry", "run"), ("pdm", "run"), ("uv", "run", "--no-sync"), ("uv"
 # Poetry lives in a venv of its own so that its ~40 dependencies do not mix with the project's,
 # and installs into the check's venv through VIRTUAL_ENV.
 _POETRY = '"${TMPDIR:-/tmp}/conveyor-poetry"'
+_PDM = '"${TMPDIR:-/tmp}/conveyor-pdm"'
+# The check's virtualenv, for a tool that installs into the active one.
+_THIS_VENV = "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\""
 
 
 def install_step(args: Sequence[str]) -> tuple[str, ...] | None:
@@ -53,6 +57,11 @@ def install_step(args: Sequence[str]) -> tuple[str, ...] | None:
         return (_pip(args[2:]),)
     if tuple(args[:2]) == ("poetry", "install"):
         return poetry_install(args[2:])
+    if tuple(args[:2]) == ("uv", "sync"):
+        # --inexact: what the install step put there before stays (pip, the test tools).
+        return uv_sync_as_written([*args[2:], *([] if "--exact" in args else ["--inexact"])])
+    if tuple(args[:2]) in (("pdm", "install"), ("pdm", "sync")):
+        return pdm_install(args[1:])
     if (
         _PYTHON.match(first)
         and args[1:2] == ["setup.py"]
@@ -78,11 +87,33 @@ def poetry_install(args: Sequence[str]) -> tuple[str, ...]:
     """`poetry install ARGS` into the check's environment: Poetry alone reads its constraint
     syntax and its lock file, so it installs; it is not a dependency of the project's."""
     return (
-        f"python -m venv {_POETRY} && {_POETRY}/bin/python -m pip install --quiet poetry",
-        "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
-        f"POETRY_VIRTUALENVS_CREATE=false {_POETRY}/bin/poetry install --no-interaction"
-        + "".join(f" {arg}" for arg in _quoted(args)),
+        _in_a_venv_of_its_own(
+            _POETRY,
+            "poetry",
+            f"{_THIS_VENV} POETRY_VIRTUALENVS_CREATE=false {_POETRY}/bin/poetry install"
+            " --no-interaction" + "".join(f" {arg}" for arg in _quoted(args)),
+        ),
     )
+
+
+def pdm_install(args: Sequence[str]) -> tuple[str, ...]:
+    """`pdm install ARGS` (or `sync`) into the check's environment, from pdm.lock."""
+    return (
+        _in_a_venv_of_its_own(
+            _PDM,
+            # PDM's own pins of its dependencies: unpinned, a new major version of one (hishel
+            # 2) broke every PDM command.
+            "'pdm[locked]'",
+            f"{_THIS_VENV} PDM_IGNORE_SAVED_PYTHON=1 PDM_CHECK_UPDATE=false {_PDM}/bin/pdm"
+            + "".join(f" {arg}" for arg in _quoted(args)),
+        ),
+    )
+
+
+def _in_a_venv_of_its_own(venv: str, tool: str, command: str) -> str:
+    """One command: each command of a check gets a fresh /tmp, so the tool's venv lives only
+    as long as the command that uses it."""
+    return f"python -m venv {venv} && {venv}/bin/python -m pip install --quiet {tool} && {command}"
 
 
 def _pip(args: Sequence[str]) -> str:

@@ -7,7 +7,6 @@ become pip arguments; Poetry's groups are installed by Poetry itself.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from app.suite.dependencies import (
     requirement_names,
 )
 from app.suite.extras import extras_the_tests_import
+from app.suite.install_commands import poetry_install
 from app.suite.project import Project, TestFiles, literal_strings, setup_call_kwargs, table
 from app.suite.pytest_or_unittest import choose_runner
 from app.suite.recipe import Recipe, pip_install
@@ -203,13 +203,7 @@ def _poetry(project: Project) -> _Poetry | None:
     group = choose_set(groups)
     if not group and not legacy_dev:
         return None
-    with_group = f" --with {shlex.quote(group)}" if group else ""
-    tool = '"${TMPDIR:-/tmp}/conveyor-poetry"'
-    install = (
-        f"python -m venv {tool} && {tool}/bin/python -m pip install --quiet poetry",
-        "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
-        f"POETRY_VIRTUALENVS_CREATE=false {tool}/bin/poetry install --no-interaction{with_group}",
-    )
+    install = poetry_install(["--with", group] if group else [])
     names = frozenset(normalize(n) for n in (groups.get(group, []) if group else legacy_dev))
     described = (
         f"Poetry group `{group}` (installed with `poetry install --with {group}`)"

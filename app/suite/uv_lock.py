@@ -20,8 +20,12 @@ INSTALL_UV = "python -m pip install -q uv"
 
 
 def uv_sync(arguments: Sequence[str]) -> tuple[str, ...]:
-    """The install commands: uv itself, then `uv sync` with `arguments` (`--group tests`,
-    `--extra yaml`...)."""
-    sync = ["uv", "sync", "--frozen", "--inexact", "--no-default-groups", *arguments]
+    """The install commands for a locked project: uv itself, then `uv sync` of the locked
+    versions with `arguments` (`--group tests`, `--extra yaml`...)."""
+    return uv_sync_as_written(["--frozen", "--inexact", "--no-default-groups", *arguments])
+
+
+def uv_sync_as_written(arguments: Sequence[str]) -> tuple[str, ...]:
+    """`uv sync ARGUMENTS` as a project's own command writes it, into the check's virtualenv."""
     where = 'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1'
-    return (INSTALL_UV, f"{where} {shlex.join(sync)}")
+    return (INSTALL_UV, f"{where} {shlex.join(['uv', 'sync', *arguments])}")

@@ -13,7 +13,7 @@ from app.suite.planner import make_plan
 from app.suite.project import read_project
 from app.suite.runlog import Masker, RunLog
 from tests.suite.projects import write
-from tests.suite.test_runner import make_runner
+from tests.suite.sandboxed import make_runner
 
 INSTALLED = ("3.9.18", "3.11.7", "3.12.1", "3.13.0")
 

@@ -236,8 +236,9 @@ def test_pdm_dev_dependencies(tmp_path: Path) -> None:
 def test_poetry_groups_are_installed_by_poetry(tmp_path: Path) -> None:
     check = planned_tests(projects.poetry_project(tmp_path))
     tool = '"${TMPDIR:-/tmp}/conveyor-poetry"'
+    # One command: each command of a check gets a fresh /tmp, where Poetry's own venv is.
     assert check.install == (
-        f"python -m venv {tool} && {tool}/bin/python -m pip install --quiet poetry",
+        f"python -m venv {tool} && {tool}/bin/python -m pip install --quiet poetry && "
         "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
         f"POETRY_VIRTUALENVS_CREATE=false {tool}/bin/poetry install --no-interaction --with test",
     )
@@ -259,8 +260,8 @@ def test_poetry_legacy_dev_dependencies_without_pytest(tmp_path: Path) -> None:
         },
     )
     check = planned_tests(tmp_path)
-    assert check.install[1].endswith("poetry install --no-interaction")
-    assert check.install[2] == "python -m pip install pytest"
+    assert check.install[0].endswith("poetry install --no-interaction")
+    assert check.install[1] == "python -m pip install pytest"
     assert "Poetry dev-dependencies" in check.explanation[0]
 
 

@@ -13,7 +13,7 @@ import pytest
 from app.report.model import CheckOutput
 from app.report.summary import build_output
 from app.suite.pre_commit import pre_commit_check
-from tests.suite.test_runner import World, make_runner
+from tests.suite.sandboxed import World, make_runner
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("bwrap") is None,

@@ -18,8 +18,8 @@ from app.suite.tox import expand_braces
 from app.suite.tox_substitutions import Where, shell_join, substitute
 from tests.suite import projects
 from tests.suite.projects import write
+from tests.suite.sandboxed import make_runner
 from tests.suite.test_detect import planned_tests
-from tests.suite.test_runner import make_runner
 
 
 def test_flask_like_tox_ini(tmp_path: Path) -> None:
@@ -278,8 +278,8 @@ def test_references_setenv_and_install_commands_in_tox_ini(tmp_path: Path) -> No
     assert (
         moved[0] == "mkdir -p .tox .tox/py312/tmp && cd tests && python -m pip install -e '..[all]'"
     )
-    assert "poetry install --no-interaction --with test" in moved[2]
-    assert moved[3].endswith("cd tests && python -m pip install 'six>=1' || true")
+    assert "poetry install --no-interaction --with test" in moved[1]
+    assert moved[2].endswith("cd tests && python -m pip install 'six>=1' || true")
     assert check.test == (
         "mkdir -p .tox .tox/py312/tmp && cd tests && pytest --basetemp=../.tox/py312/tmp -q",
     )
@@ -291,13 +291,48 @@ def test_a_tool_that_builds_its_own_environment_runs_tox(tmp_path: Path) -> None
     write(
         tmp_path,
         {
-            "tox.ini": "[testenv]\nskip_install = true\ncommands =\n  uv sync\n  pytest\n",
+            "tox.ini": "[testenv]\nskip_install = true\ncommands =\n  pipenv install\n  pytest\n",
             "tests/test_x.py": "def test_x():\n    pass\n",
         },
     )
     check = planned_tests(tmp_path)
     assert check.test == ("tox run -e py",)
-    assert "`uv sync`, which builds an environment of its own" in check.explanation[1]
+    assert "`pipenv install`, which builds an environment of its own" in check.explanation[1]
+
+
+@pytest.mark.parametrize(
+    ("command", "installed"),
+    [
+        # marko's own (in its noxfile): PDM installs the locked dev dependencies.
+        (
+            "pdm install -d",
+            'python -m venv "${TMPDIR:-/tmp}/conveyor-pdm" && "${TMPDIR:-/tmp}/conveyor-pdm"/bin/'
+            "python -m pip install --quiet 'pdm[locked]' && "
+            "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
+            "PDM_IGNORE_SAVED_PYTHON=1 PDM_CHECK_UPDATE=false"
+            ' "${TMPDIR:-/tmp}/conveyor-pdm"/bin/pdm install -d',
+        ),
+        (
+            "uv sync --group test",
+            'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1'
+            " uv sync --group test --inexact",
+        ),
+    ],
+)
+def test_a_tool_syncing_from_its_lock_installs_into_the_check_s_environment(
+    tmp_path: Path, command: str, installed: str
+) -> None:
+    write(
+        tmp_path,
+        {
+            "tox.ini": f"[testenv]\nskip_install = true\ncommands =\n  {command}\n  pytest\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.test == ("pytest",)
+    assert check.install[-1] == installed
+    assert not check.network
 
 
 # ---- through the real sandbox

@@ -1,0 +1,62 @@
+"""app/suite/install_commands.py for real: a tool that installs from its lock (PDM, as marko's
+noxfile runs it) installs into the check's environment in the sandbox's install step, and the
+test step, without the network, finds what it installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from app.report.summary import build_output
+from tests.suite.sandboxed import World
+from tests.suite.test_detect import planned_tests
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
+)
+
+PROJECT = {
+    "pyproject.toml": """
+        [project]
+        name = "lib"
+        version = "1"
+        requires-python = ">=3.9"
+        dependencies = ["iniconfig"]
+
+        [tool.pdm]
+        distribution = false
+
+        [tool.pdm.dev-dependencies]
+        test = ["pytest"]
+        """,
+    "noxfile.py": """
+        import nox
+
+
+        @nox.session
+        def tests(session):
+            session.run("pdm", "install", "-d", external=True)
+            session.run("pytest", "tests/")
+        """,
+    "tests/test_lib.py": "import iniconfig\n\n\ndef test_lib():\n    assert iniconfig\n",
+}
+
+
+async def test_pdm_install_in_a_session_installs_into_the_check_s_environment(
+    world: World,
+) -> None:
+    root = world.root / "plan"
+    for name, text in PROJECT.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.replace("\n        ", "\n").lstrip("\n"))
+    check = planned_tests(root)
+    assert check.test == ("pytest tests/",)
+    assert not check.network
+
+    outcome, log = await world.run(check, files=PROJECT)
+
+    output = build_output(outcome)
+    assert (output.conclusion, output.title) == ("success", "1 test passed"), log

@@ -57,7 +57,7 @@ def run_tool_itself(
         details=(
             f"Its configuration could not be turned into plain commands ({reason}), so {tool} "
             "itself runs: it builds its environment during the test step, which therefore has "
-            "the network, and the environment is not cached.",
+            "the network; what it downloads is kept for the next run, its environment is not.",
         ),
         files=(source,),
         network=True,

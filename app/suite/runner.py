@@ -607,7 +607,10 @@ class _CheckRun:
             Mount(self.out, IN_SANDBOX.out, writable=True),
             Mount(self.inputs, IN_SANDBOX.inputs),
         ]
-        if env_writable:
+        if env_writable or network:
+            # The download caches, for whatever installs: the install step, and a test step with
+            # the network (tox or nox run as themselves build their environments there). The
+            # same code could write them in the install step; a fork's run has its own.
             mounts.append(Mount(self.downloads, IN_SANDBOX.cache, writable=True))
         mounts.append(Mount(HELPERS_FOLDER, IN_SANDBOX.helpers))
         mounts.extend(self.shared)

@@ -194,6 +194,18 @@ async def test_a_project_s_own_junitxml_is_read_when_conveyor_s_report_is_not_wr
     assert "**1** passed · **1** failed" in output.summary
 
 
+async def test_a_test_step_with_the_network_shares_the_download_cache(world: World) -> None:
+    # tox or nox run as themselves install in the test step: their downloads are kept too.
+    write = 'mkdir -p "$PIP_CACHE_DIR" && touch "$PIP_CACHE_DIR/kept" && echo written'
+    outcome, log = await world.run(check(test=(write,), network=True))
+    assert outcome.returncode == 0, log
+    assert (world.root / "downloads" / "repo" / "pip" / "kept").is_file()
+    # Without the network, nothing installs: the cache is not there to write.
+    outcome, log = await world.run(check(test=(write.replace("kept", "not-kept"),)))
+    assert outcome.returncode != 0, log
+    assert not (world.root / "downloads" / "repo" / "pip" / "not-kept").exists()
+
+
 async def test_tox_run_as_itself_reports_to_conveyor(world: World) -> None:
     # tox 4 passes its environments only the variables they name; TOX_OVERRIDE adds Conveyor's,
     # so the pytest tox runs writes the plugin's report: results, places, the failing line.

@@ -263,7 +263,10 @@ def main() -> int:
         help="print the table again from the outputs in --logs, running nothing",
     )
     parser.add_argument("--cache-home", type=Path, help="Conveyor's caches (default: fresh)")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds per project")
+    # Longer than a check's own default timeout (1800 s, install included) plus the pre-commit
+    # check after it: a hung suite then ends as Conveyor's `timed_out` verdict, not as a run
+    # this script killed with nothing printed (websockets did).
+    parser.add_argument("--timeout", type=float, default=2400, help="seconds per project")
     args = parser.parse_args()
 
     projects = load(args.list)

@@ -158,6 +158,28 @@ def _path(where: Where, relative: str | None, folders: set[str]) -> str:
     return posixpath.normpath(posixpath.join(where.root, relative))
 
 
+# What the runner gives every command (runner.environment_variables, the proxies of network
+# steps): a setting reading one of these would need its value in the check.
+_SET_IN_A_CHECK = frozenset(
+    (
+        "PATH",
+        "VIRTUAL_ENV",
+        "HOME",
+        "LANG",
+        "CI",
+        "CONVEYOR",
+        "PYTHONUNBUFFERED",
+        "TMPDIR",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+    )
+)
+
+
 def _variable(rest: str, where: Where) -> str:
     """`{env:X}` / `{env:X:default}`: the env's own `setenv` value, else the variable when the
     command runs (tox reads its own process's variables: here, the check's)."""
@@ -169,7 +191,12 @@ def _variable(rest: str, where: Where) -> str:
     if not where.shell:
         if has_default:
             return default  # the project's own variables are not set in a check
-        raise Untranslatable(f"the substitution `{{env:{excerpt(name)}}}` in `setenv`")
+        if name in _SET_IN_A_CHECK:
+            # Its value is the check's own (PATH, HOME...), which a setting cannot spell.
+            raise Untranslatable(f"the substitution `{{env:{excerpt(name)}}}` in `setenv`")
+        # tox gives an unset variable without a default as "" (pyparsing's
+        # `PYTHONPATH = {env:PYTHONPATH}{:}{toxinidir}`); the check sets no other.
+        return ""
     if re.search(r"\s", default):
         # tox splits such a default into several arguments; a quoted expansion would not.
         return default

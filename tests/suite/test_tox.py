@@ -66,6 +66,26 @@ def test_the_uv_lock_runner_installs_the_locked_versions(tmp_path: Path) -> None
     assert planned_tests(tmp_path).install == ("python -m pip install --group tests .",)
 
 
+def test_an_unset_variable_in_setenv_is_empty_as_tox_makes_it(tmp_path: Path) -> None:
+    # pyparsing's own: tox reads PYTHONPATH from its process, "" when unset, as in CI.
+    write(
+        tmp_path,
+        {
+            "tox.ini": "[testenv]\nskip_install = true\ndeps = pytest\nsetenv =\n"
+            "    PYTHONPATH = {env:PYTHONPATH}{:}{toxinidir}\ncommands = pytest tests\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    check = planned_tests(tmp_path)
+    assert check.env == (("PYTHONPATH", ":."),)
+    assert check.test == ("pytest tests",)
+    assert not check.network
+    # PATH is the check's own: a setting reading it cannot be written down; tox itself runs.
+    ini = (tmp_path / "tox.ini").read_text()
+    write(tmp_path, {"tox.ini": ini.replace("{env:PYTHONPATH}", "{env:PATH}")})
+    assert planned_tests(tmp_path).test == ("tox run -e py",)
+
+
 def test_tox_only_project(tmp_path: Path) -> None:
     check = planned_tests(projects.tox_only(tmp_path))
     assert check.install == ("python -m pip install pytest six",)  # skipsdist: no package

@@ -32,10 +32,21 @@ _OWN_ENVIRONMENT = {
 }
 # Running through the tool that made the environment: the check's environment is already active.
 _RUNNERS = (("poetry", "run"), ("pdm", "run"), ("uv", "run", "--no-sync"), ("uv", "run"))
-# Poetry lives in a venv of its own so that its ~40 dependencies do not mix with the project's,
-# and installs into the check's venv through VIRTUAL_ENV.
-_POETRY = '"${TMPDIR:-/tmp}/conveyor-poetry"'
-_PDM = '"${TMPDIR:-/tmp}/conveyor-pdm"'
+# Poetry and PDM live in a venv of their own, so that their dozens of dependencies do not mix
+# with the project's, and install into the check's venv through VIRTUAL_ENV. That venv is kept
+# beside the repository's downloads (the install step's cache; a fork's run has a throwaway one),
+# one per interpreter (its python is a link to it), made under a lock so that two runs never
+# build it at once: a later first run of new dependencies does not install the tool again.
+_TOOL = '"$CONVEYOR_TOOL"'
+_TOOL_VENV = (
+    'CONVEYOR_TOOL="${PIP_CACHE_DIR:-${TMPDIR:-/tmp}/conveyor/pip}" && '
+    'CONVEYOR_TOOL="${CONVEYOR_TOOL%/*}/tools/@NAME@-'
+    "$(python -c 'import hashlib, sys; print(hashlib.sha256(sys.base_prefix.encode()).hexdigest()"
+    '[:12])\')" && mkdir -p "${CONVEYOR_TOOL%/*}" && '
+    'flock "$CONVEYOR_TOOL.lock" sh -c '
+    '\'[ -x "$0/bin/@NAME@" ] || { python -m venv "$0" && '
+    '"$0/bin/python" -m pip install --quiet "$1"; }\' "$CONVEYOR_TOOL" @REQUIREMENT@'
+)
 # The check's virtualenv, for a tool that installs into the active one.
 _THIS_VENV = "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\""
 
@@ -87,10 +98,10 @@ def poetry_install(args: Sequence[str]) -> tuple[str, ...]:
     """`poetry install ARGS` into the check's environment: Poetry alone reads its constraint
     syntax and its lock file, so it installs; it is not a dependency of the project's."""
     return (
-        _in_a_venv_of_its_own(
-            _POETRY,
+        _with_tool(
             "poetry",
-            f"{_THIS_VENV} POETRY_VIRTUALENVS_CREATE=false {_POETRY}/bin/poetry install"
+            "poetry",
+            f"{_THIS_VENV} POETRY_VIRTUALENVS_CREATE=false {_TOOL}/bin/poetry install"
             " --no-interaction" + "".join(f" {arg}" for arg in _quoted(args)),
         ),
     )
@@ -99,21 +110,21 @@ def poetry_install(args: Sequence[str]) -> tuple[str, ...]:
 def pdm_install(args: Sequence[str]) -> tuple[str, ...]:
     """`pdm install ARGS` (or `sync`) into the check's environment, from pdm.lock."""
     return (
-        _in_a_venv_of_its_own(
-            _PDM,
+        _with_tool(
+            "pdm",
             # PDM's own pins of its dependencies: unpinned, a new major version of one (hishel
             # 2) broke every PDM command.
             "'pdm[locked]'",
-            f"{_THIS_VENV} PDM_IGNORE_SAVED_PYTHON=1 PDM_CHECK_UPDATE=false {_PDM}/bin/pdm"
+            f"{_THIS_VENV} PDM_IGNORE_SAVED_PYTHON=1 PDM_CHECK_UPDATE=false {_TOOL}/bin/pdm"
             + "".join(f" {arg}" for arg in _quoted(args)),
         ),
     )
 
 
-def _in_a_venv_of_its_own(venv: str, tool: str, command: str) -> str:
-    """One command: each command of a check gets a fresh /tmp, so the tool's venv lives only
-    as long as the command that uses it."""
-    return f"python -m venv {venv} && {venv}/bin/python -m pip install --quiet {tool} && {command}"
+def _with_tool(name: str, requirement: str, command: str) -> str:
+    """One command: the tool's kept venv (made if missing), then `command` using it."""
+    made = _TOOL_VENV.replace("@NAME@", name).replace("@REQUIREMENT@", requirement)
+    return f"{made} && {command}"
 
 
 def _pip(args: Sequence[str]) -> str:

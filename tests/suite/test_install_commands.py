@@ -60,3 +60,6 @@ async def test_pdm_install_in_a_session_installs_into_the_check_s_environment(
 
     output = build_output(outcome)
     assert (output.conclusion, output.title) == ("success", "1 test passed"), log
+    # PDM's own venv is kept with the repository's downloads: the next new environment reuses it.
+    (kept,) = (world.root / "downloads" / "repo" / "tools").glob("pdm-*/bin/pdm")
+    assert kept.is_file()

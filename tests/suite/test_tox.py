@@ -326,11 +326,9 @@ def test_a_tool_that_builds_its_own_environment_runs_tox(tmp_path: Path) -> None
         # marko's own (in its noxfile): PDM installs the locked dev dependencies.
         (
             "pdm install -d",
-            'python -m venv "${TMPDIR:-/tmp}/conveyor-pdm" && "${TMPDIR:-/tmp}/conveyor-pdm"/bin/'
-            "python -m pip install --quiet 'pdm[locked]' && "
+            "\"$CONVEYOR_TOOL\" 'pdm[locked]' && "
             "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
-            "PDM_IGNORE_SAVED_PYTHON=1 PDM_CHECK_UPDATE=false"
-            ' "${TMPDIR:-/tmp}/conveyor-pdm"/bin/pdm install -d',
+            'PDM_IGNORE_SAVED_PYTHON=1 PDM_CHECK_UPDATE=false "$CONVEYOR_TOOL"/bin/pdm install -d',
         ),
         (
             "uv sync --group test",
@@ -351,7 +349,7 @@ def test_a_tool_syncing_from_its_lock_installs_into_the_check_s_environment(
     )
     check = planned_tests(tmp_path)
     assert check.test == ("pytest",)
-    assert check.install[-1] == installed
+    assert check.install[-1].endswith(installed)
     assert not check.network
 
 

@@ -175,6 +175,8 @@ constraint-dependencies = ["iniconfig==1.1.1"]
     )
     assert locked.returncode == 0, locked.stderr
     assert 'name = "iniconfig"\nversion = "1.1.1"' in (project / "uv.lock").read_text()
+    # uv's pin for developers (typer has one): an interpreter no machine here has.
+    (project / ".python-version").write_text("3.7\n")
 
     result = check(project, tmp_path / "cache")
 

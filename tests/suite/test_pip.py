@@ -21,7 +21,8 @@ def test_dependency_groups_pydantic_like(tmp_path: Path) -> None:
     # from uv.lock: the versions the project is tested with.
     assert check.install == (
         "python -m pip install -q uv",
-        'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 '
+        'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON="$VIRTUAL_ENV/bin/python" '
+        "UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 "
         "uv sync --frozen --inexact --no-default-groups --group testing",
     )
     assert check.test == ("python -m pytest",)  # [tool.pytest.ini_options] says where

@@ -56,7 +56,8 @@ def test_the_uv_lock_runner_installs_the_locked_versions(tmp_path: Path) -> None
     check = planned_tests(tmp_path)
     assert check.install == (
         "python -m pip install -q uv",
-        'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 '
+        'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON="$VIRTUAL_ENV/bin/python" '
+        "UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 "
         "uv sync --frozen --inexact --no-default-groups --group tests",
     )
     assert "uv.lock" in check.dependency_files
@@ -332,7 +333,8 @@ def test_a_tool_that_builds_its_own_environment_runs_tox(tmp_path: Path) -> None
         ),
         (
             "uv sync --group test",
-            'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1'
+            'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" UV_PYTHON="$VIRTUAL_ENV/bin/python" '
+            "UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1"
             " uv sync --group test --inexact",
         ),
     ],

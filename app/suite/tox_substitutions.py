@@ -25,6 +25,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from app.suite.egress import PROXY_VARIABLES
 from app.suite.recipe import SUBSTITUTION, Untranslatable
 from app.suite.repository_files import excerpt
 
@@ -161,23 +162,8 @@ def _path(where: Where, relative: str | None, folders: set[str]) -> str:
 # What the runner gives every command (runner.environment_variables, the proxies of network
 # steps): a setting reading one of these would need its value in the check.
 _SET_IN_A_CHECK = frozenset(
-    (
-        "PATH",
-        "VIRTUAL_ENV",
-        "HOME",
-        "LANG",
-        "CI",
-        "CONVEYOR",
-        "PYTHONUNBUFFERED",
-        "TMPDIR",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-    )
-)
+    ("PATH", "VIRTUAL_ENV", "HOME", "LANG", "CI", "CONVEYOR", "PYTHONUNBUFFERED", "TMPDIR")
+) | frozenset(PROXY_VARIABLES)
 
 
 def _variable(rest: str, where: Where) -> str:

@@ -37,18 +37,29 @@ _RUNNERS = (("poetry", "run"), ("pdm", "run"), ("uv", "run", "--no-sync"), ("uv"
 # beside the repository's downloads (the install step's cache; a fork's run has a throwaway one),
 # one per interpreter (its python is a link to it), made under a lock so that two runs never
 # build it at once: a later first run of new dependencies does not install the tool again.
+# When the check's venv has the tool already (tox's `deps = poetry`, as tox itself runs it), that
+# one serves: installing it a second time cost rich's first run 10 s.
 _TOOL = '"$CONVEYOR_TOOL"'
 _TOOL_VENV = (
+    "CONVEYOR_TOOL=\"$(python -c 'import sys; print(sys.prefix)')\" && "
+    '{ [ -x "$CONVEYOR_TOOL/bin/@NAME@" ] || { '
     'CONVEYOR_TOOL="${PIP_CACHE_DIR:-${TMPDIR:-/tmp}/conveyor/pip}" && '
     'CONVEYOR_TOOL="${CONVEYOR_TOOL%/*}/tools/@NAME@-'
     "$(python -c 'import hashlib, sys; print(hashlib.sha256(sys.base_prefix.encode()).hexdigest()"
     '[:12])\')" && mkdir -p "${CONVEYOR_TOOL%/*}" && '
     'flock "$CONVEYOR_TOOL.lock" sh -c '
     '\'[ -x "$0/bin/@NAME@" ] || { python -m venv "$0" && '
-    '"$0/bin/python" -m pip install --quiet "$1"; }\' "$CONVEYOR_TOOL" @REQUIREMENT@'
+    '"$0/bin/python" -m pip install --quiet "$1"; }\' "$CONVEYOR_TOOL" @REQUIREMENT@; }; }'
 )
 # The check's virtualenv, for a tool that installs into the active one.
 _THIS_VENV = "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\""
+# The machine's certificate store for Poetry, whose requests trusts only certifi's list unless
+# told: pip and uv trust the machine's, where an operator's company CA or TLS-inspecting proxy
+# is added. An operator's REQUESTS_CA_BUNDLE (the install step has it) comes first.
+_SYSTEM_CA = (
+    'REQUESTS_CA_BUNDLE="${REQUESTS_CA_BUNDLE:-$(python -c '
+    '\'import ssl; print(ssl.get_default_verify_paths().cafile or "")\')}"'
+)
 
 
 def install_step(args: Sequence[str]) -> tuple[str, ...] | None:
@@ -101,7 +112,8 @@ def poetry_install(args: Sequence[str]) -> tuple[str, ...]:
         _with_tool(
             "poetry",
             "poetry",
-            f"{_THIS_VENV} POETRY_VIRTUALENVS_CREATE=false {_TOOL}/bin/poetry install"
+            f"{_THIS_VENV} {_SYSTEM_CA} POETRY_VIRTUALENVS_CREATE=false {_TOOL}/bin/poetry"
+            " install"
             " --no-interaction" + "".join(f" {arg}" for arg in _quoted(args)),
         ),
     )

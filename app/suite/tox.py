@@ -28,6 +28,7 @@ from app.suite.recipe import (
 from app.suite.repository_files import excerpt, is_dir
 from app.suite.tox_substitutions import Where, shell_join, substitute
 from app.suite.uv_lock import UV_LOCK, uv_sync
+from app.suite.workflows import ci_pytest_arguments, ci_runs_tox
 
 _PY_FACTOR = re.compile(r"^(py|pypy)(\d+(\.?\d+)?)?$|^\d+\.\d+$")
 
@@ -614,6 +615,7 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
         package_args += ["-e", target] if env.editable else [target]
     if package_args:
         install.append(pip_install(package_args))
+    commands, ci_note = _as_ci_runs_pytest(project, env)
     cd = f"cd {shlex.quote(env.changedir)} && " if env.changedir else ""
     # tox creates its folders before the commands, and changedir; a fresh checkout may have none.
     folders = set(env.folders)
@@ -622,7 +624,7 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
     mkdir = f"mkdir -p {shlex.join(sorted(folders))} && " if folders else ""
     # After the package, as tox runs them: `pip install -e .[all]` in `commands`, say.
     install += [f"{mkdir}{cd}{c}" for c in env.install_commands]
-    test = [f"{cd}{c}" for c in env.commands]
+    test = [f"{cd}{c}" for c in commands]
     test[:1] = [f"{mkdir}{c}" for c in test[:1]]
     details = [
         "Its deps, extras, dependency groups and commands run as plain commands, "
@@ -639,6 +641,8 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
             + ", ".join(f"`{excerpt(c, 60)}`" for c in env.post_commands)
             + "), when those passed: tox runs them after a failure too, with the same outcome."
         )
+    if ci_note:
+        details.append(ci_note)
     if env.install_commands:
         details.append(
             "Its commands that install packages run in the install step: "
@@ -653,6 +657,41 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
         files=tuple(files),
         env=env.setenv,
     )
+
+
+# pytest with nothing after it: what `pytest {posargs}` is when tox is run without arguments.
+_BARE_PYTEST = (
+    ["pytest"],
+    ["py.test"],
+    ["python", "-m", "pytest"],
+    ["coverage", "run", "-m", "pytest"],
+)
+
+
+def _as_ci_runs_pytest(project: Project, env: ToxEnv) -> tuple[tuple[str, ...], str]:
+    """The env's commands, a bare pytest given the collection arguments of the project's CI
+    when the CI runs pytest itself and never tox: toolz's tox.ini runs `py.test`, its CI
+    `pytest --doctest-modules toolz/`, 76 doctests more. The note says so ("" otherwise)."""
+    bare = [c for c in env.commands if _split(c) in _BARE_PYTEST]
+    if not bare or env.changedir or ci_runs_tox(project.root):
+        return env.commands, ""
+    ci = ci_pytest_arguments(project.root)
+    if not ci:
+        return env.commands, ""
+    joined = shlex.join(ci)
+    commands = tuple(f"{c} {joined}" if c in bare else c for c in env.commands)
+    note = (
+        f"Its `{bare[0]}` runs with `{joined}` as the project's CI runs pytest (its GitHub "
+        "workflows never run tox)."
+    )
+    return commands, note
+
+
+def _split(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return []
 
 
 def shell_pip_install(args: Sequence[str]) -> str:

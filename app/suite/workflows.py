@@ -8,6 +8,8 @@
 - What its pytest collects: `pytest --doctest-modules toolz/` runs the package's doctests and
   only that folder. The first pytest command of the workflows gives its doctest options and the
   paths it names that exist; other options (plugins, coverage, markers) are not followed.
+- Whether it runs tox at all: a tox.ini the CI never runs (toolz's bare `py.test`) says less
+  about what the project tests than the CI's own pytest command.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ _PROJECT_EXTRAS = re.compile(r"""(?:^|[\s="'])\.\[([A-Za-z0-9_.,\s-]+)\]""")
 _EXTRA_FLAG = re.compile(r"--extra[\s=]+([A-Za-z0-9_.-]+)")
 # `pytest …`, `python -m pytest …`, `coverage run -m pytest …`, `uv run pytest …`: what follows.
 _PYTEST = re.compile(r"(?:^|[\s;&|(])(?:python3? -m )?pytest(?P<args>(?:[ \t][^\n#;&|]*)?)$", re.M)
+_BENCHMARKS = re.compile(r"bench|codspeed")
+_INSTALLS = re.compile(r"\b(?:install|add)\b")
+# `tox`, `tox -e py`, `python -m tox`, `uvx tox`, `uv run tox`, tox-gh-actions' plugin.
+_TOX = re.compile(r"(?:^|[\s;&|(/'\"])tox(?:-gh-actions|-gh|\b)(?![.-]ini|\.toml)", re.M)
 _DOCTEST_FLAGS = ("--doctest-modules", "--doctest-continue-on-failure")
 _DOCTEST_VALUED = ("--doctest-glob",)
 
@@ -56,15 +62,29 @@ def ci_pytest_arguments(root: Path) -> tuple[str, ...]:
     """The doctest options and existing paths of the first pytest command in the workflows."""
     for text in _workflow_texts(root):
         for found in _PYTEST.finditer(text):
+            before = text[text.rfind("\n", 0, found.start()) + 1 : found.start()]
+            if _INSTALLS.search(before):
+                continue  # `pip install coverage pytest`: pytest installed, not run
             args = found["args"]
             if "${{" in args:
                 continue  # a matrix or other expression: not the command as it runs
+            if _BENCHMARKS.search(args):
+                continue  # humanize's `pytest tests/test_benchmarks.py --codspeed`: not its tests
             try:
                 words = shlex.split(args)
             except ValueError:
                 continue
             return _collection_arguments(root, words)
     return ()
+
+
+def ci_runs_tox(root: Path) -> bool:
+    """Whether any workflow runs tox (or installs the tox-gh-actions plugin)."""
+    return any(_TOX.search(_without_comments(text)) for text in _workflow_texts(root))
+
+
+def _without_comments(text: str) -> str:
+    return re.sub(r"(?:^|\s)#[^\n]*", "", text)
 
 
 def _collection_arguments(root: Path, words: list[str]) -> tuple[str, ...]:

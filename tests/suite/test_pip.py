@@ -239,9 +239,9 @@ def test_poetry_groups_are_installed_by_poetry(tmp_path: Path) -> None:
     # One command: Poetry's own venv (kept with the downloads, made when missing), then Poetry
     # installing into the check's venv.
     (install,) = check.install
-    assert 'pip install --quiet "$1"; }\' "$CONVEYOR_TOOL" poetry && ' in install
+    assert 'pip install --quiet "$1"; }\' "$CONVEYOR_TOOL" poetry; }; } && ' in install
+    assert "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" " in install
     assert install.endswith(
-        "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
         'POETRY_VIRTUALENVS_CREATE=false "$CONVEYOR_TOOL"/bin/poetry install --no-interaction'
         " --with test"
     )

@@ -327,7 +327,7 @@ def test_a_tool_that_builds_its_own_environment_runs_tox(tmp_path: Path) -> None
         # marko's own (in its noxfile): PDM installs the locked dev dependencies.
         (
             "pdm install -d",
-            "\"$CONVEYOR_TOOL\" 'pdm[locked]' && "
+            "\"$CONVEYOR_TOOL\" 'pdm[locked]'; }; } && "
             "VIRTUAL_ENV=\"$(python -c 'import sys; print(sys.prefix)')\" "
             'PDM_IGNORE_SAVED_PYTHON=1 PDM_CHECK_UPDATE=false "$CONVEYOR_TOOL"/bin/pdm install -d',
         ),
@@ -694,3 +694,47 @@ def test_a_changedir_the_checkout_lacks_is_created_as_tox_does(tmp_path: Path) -
     assert planned_tests(tmp_path).test == (
         "mkdir -p build/docs && cd build/docs && pytest ../../tests",
     )
+
+
+TOOLZ = {
+    "setup.py": "from setuptools import setup\nsetup(name='toolz', packages=['toolz'])\n",
+    "toolz/__init__.py": "",
+    "toolz/tests/test_x.py": "def test_x():\n    pass\n",
+    "tox.ini": "[tox]\nenvlist = py3\n\n[testenv]\ndeps = pytest\ncommands = py.test {posargs}\n",
+    ".github/workflows/test.yml": """
+        jobs:
+          test:
+            steps:
+              - run: |
+                  pip install coverage pycodestyle pytest
+                  pip install -e .
+              - run: |
+                  coverage run -m pytest --doctest-modules toolz/
+                  pytest bench/
+        """,
+}
+
+
+def test_a_bare_pytest_in_tox_runs_as_the_ci_runs_pytest_when_the_ci_never_runs_tox(
+    tmp_path: Path,
+) -> None:
+    # toolz's shape: its CI collects the package's doctests, its unused tox.ini a bare py.test.
+    write(tmp_path, TOOLZ)
+    check = planned_tests(tmp_path)
+    assert check.test == ("py.test --doctest-modules toolz/",)
+    assert (
+        "Its `py.test` runs with `--doctest-modules toolz/` as the project's CI runs pytest (its "
+        "GitHub workflows never run tox)." in check.explanation
+    )
+
+
+def test_a_ci_that_runs_tox_leaves_its_pytest_as_tox_runs_it(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            **TOOLZ,
+            ".github/workflows/test.yml": "steps:\n  - run: pip install tox && tox -e py\n"
+            "  - run: pytest --doctest-modules toolz/\n",
+        },
+    )
+    assert planned_tests(tmp_path).test == ("py.test",)

@@ -111,6 +111,7 @@ def _tests_check(project: Project, recipe: Recipe) -> CheckSpec:
         test=recipe.test,
         env=recipe.env,
         network=recipe.network,
+        tool_runs_itself=recipe.tool_runs_itself,
         dependency_files=tuple(files),
         explanation=explanation,
     )

@@ -7,7 +7,6 @@ script is expanded into its commands, and hatch itself runs when a script cannot
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,10 +14,10 @@ from app.suite.dependencies import requirement_names
 from app.suite.project import Project, TestFiles, read_toml, table
 from app.suite.pytest_or_unittest import choose_runner
 from app.suite.recipe import (
-    PIP_INSTALL,
     SUBSTITUTION,
     Recipe,
     Untranslatable,
+    hatch_itself,
     pip_install,
     run_tool_itself,
 )
@@ -100,7 +99,7 @@ def _env_recipe(
             test = _hatch_script(table(env, "scripts"), script, frozenset())
         except Untranslatable as exc:
             target = f"{name}:{script}"
-            fallback = ((f"{PIP_INSTALL} hatch",), (f"hatch run {shlex.quote(target)}",))
+            fallback = hatch_itself(name, target)
             return run_tool_itself("hatch", source, target, str(exc), fallback)
         where = f"script `{script}` of hatch env `{name}` in {source}"
     return Recipe(

@@ -18,6 +18,7 @@ from app.suite.recipe import (
     PIP_INSTALL,
     Recipe,
     Untranslatable,
+    nox_itself,
     pip_install,
     requirement_files_in,
     run_tool_itself,
@@ -50,7 +51,7 @@ def nox_recipe(project: Project) -> Recipe | None:
         install, test = _translate_nox_session(session.function, constants)
     except Untranslatable as exc:
         force = f" --force-python {_CURRENT_PYTHON}" if session.has_python else ""
-        fallback = ((f"{PIP_INSTALL} nox",), (f"nox -s {shlex.quote(session.name)}{force}",))
+        fallback = nox_itself(session.name, force)
         return run_tool_itself("nox", "noxfile.py", session.name, str(exc), fallback)
     return Recipe(
         install=install,

@@ -14,6 +14,11 @@ from typing import Any
 DEFAULT_TIMEOUT = 1800.0  # seconds, for a whole check (install + tests)
 
 
+# Where a tool run as itself (tox, nox, hatch) keeps the environments it builds: inside the
+# check's environment, so that they are cached with it (`$CONVEYOR_TOOL_ENVIRONMENTS`).
+TOOL_ENVIRONMENTS = "tool-environments"
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     """One check: one check run on GitHub (e.g. `tests (3.12)`, `lint`)."""
@@ -28,6 +33,9 @@ class CheckSpec:
     timeout: float = DEFAULT_TIMEOUT
     env: tuple[tuple[str, str], ...] = ()
     network: bool = False
+    # tox, nox or hatch runs itself: the test step gets a writable copy of the environments it
+    # built in the install step (`$CONVEYOR_TOOL_ENVIRONMENTS`), which it changes as it runs.
+    tool_runs_itself: bool = False
     # Files (relative to the project root) whose contents decide whether a cached environment can
     # be reused: everything that declares dependencies or install steps.
     dependency_files: tuple[str, ...] = ()

@@ -28,6 +28,11 @@ class Recipe:
     files: tuple[str, ...] = ()  # dependency files beyond the conventional ones
     env: tuple[tuple[str, str], ...] = ()
     network: bool = False
+    # tox, nox or hatch runs itself, keeping its environments in plan.TOOL_ENVIRONMENTS.
+    tool_runs_itself: bool = False
+
+
+_TOOL_FOLDER = '"$CONVEYOR_TOOL_ENVIRONMENTS"'
 
 
 def pip_install(args: Sequence[str]) -> str:
@@ -56,12 +61,36 @@ def run_tool_itself(
         detected=(f"{tool} `{target}` in {source}",),
         details=(
             f"Its configuration could not be turned into plain commands ({reason}), so {tool} "
-            "itself runs: it builds its environment during the test step, which therefore has "
-            "the network; what it downloads is kept for the next run, its environment is not.",
+            "itself runs. It builds its environments in the install step, kept like any "
+            "environment; the test step runs it on a copy of them, with the network, as it "
+            "installs the project again.",
         ),
         files=(source,),
         network=True,
+        tool_runs_itself=True,
     )
+
+
+def tox_itself(env: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """tox's commands: its environments built (`--notest`), then run, in the kept folder."""
+    run = f"tox run -e {shlex.quote(env)} --workdir {_TOOL_FOLDER}"
+    return (f"{PIP_INSTALL} tox", f"{run} --notest"), (run,)
+
+
+def hatch_itself(env: str, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """hatch's commands: the env created, then the script run (hatch installs what changed)."""
+    data = f"HATCH_DATA_DIR={_TOOL_FOLDER}"
+    return (
+        (f"{PIP_INSTALL} hatch", f"{data} hatch env create {shlex.quote(env)}"),
+        (f"{data} hatch run {shlex.quote(target)}",),
+    )
+
+
+def nox_itself(session: str, options: str = "") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """nox's commands: the session's installs (`--install-only`), then the session reusing its
+    environment (`-r`: the installs run again, the project's at this commit among them)."""
+    run = f"nox -s {shlex.quote(session)}{options} --envdir {_TOOL_FOLDER}"
+    return (f"{PIP_INSTALL} nox", f"{run} --install-only"), (f"{run} -r",)
 
 
 def requirement_files_in(root: Path, args: Sequence[str]) -> list[str]:

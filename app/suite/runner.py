@@ -42,7 +42,7 @@ from app.suite.egress import PORT, PROXY_VARIABLES, EgressPolicy, EgressProxy, d
 from app.suite.environments import EnvironmentCache, environment_key
 from app.suite.extras import retry_with_extra
 from app.suite.from_checkout import from_checkout
-from app.suite.plan import CheckSpec
+from app.suite.plan import TOOL_ENVIRONMENTS, CheckSpec
 from app.suite.planner import missing_python_message
 from app.suite.pythons import Interpreter, choose
 from app.suite.repository_files import UnreadableFile, read_bytes
@@ -184,7 +184,12 @@ class Runner:
         `artifacts/in` and `artifacts/out` are made empty for the run and removed after it: the
         commands may plant anything in `out` (a link to a host file, say), so nothing of an
         earlier attempt is read and nothing the service writes ever goes there."""
-        folders = (artifacts / "in", artifacts / "out", artifacts / "egress")
+        folders = (
+            artifacts / "in",
+            artifacts / "out",
+            artifacts / "egress",
+            artifacts / TOOL_ENVIRONMENTS,
+        )
         for folder in folders:
             _empty(folder)
         try:
@@ -255,6 +260,9 @@ class _CheckRun:
         self.inputs = artifacts / "in"
         # The egress proxy's socket, for the commands that have the network.
         self.egress_folder = artifacts / "egress"
+        # The test step's writable copy of the environments a tool run as itself keeps.
+        self.tool_environments = artifacts / TOOL_ENVIRONMENTS
+        self.tool_environments_copied = False
         self.egress: EgressProxy | None = None
         self.interpreter: Interpreter | None = None
         self.log = log
@@ -440,6 +448,8 @@ class _CheckRun:
             selected = [node for node in self.only_tests if "\n" not in node and "\r" not in node]
             (self.inputs / "only.txt").write_text("\n".join(selected) + "\n")
             self.log.line(f"Only the {len(self.only_tests)} tests that failed before")
+        if self.spec.tool_runs_itself and self.paths.env:
+            await self.copy_tool_environments(env_folder)
         result: SandboxResult | None = None
         for index, command in enumerate(self.spec.test):
             result = await self.run_test_command(index, command, env_folder, plugin=True)
@@ -500,6 +510,30 @@ class _CheckRun:
             self.tool_annotations.extend(report.annotations)
         if report.summary:
             self.tool_summaries.append(report.summary)
+
+    async def copy_tool_environments(self, env_folder: Path) -> None:
+        """tox, nox and hatch write into their environments as they run (the project installed
+        again, locks, logs, temporary folders), and their venvs work only where they were built:
+        the test step gets a copy at the same place, writable, which goes with the run, so the
+        kept ones stay as the install step left them. Without a sandbox (mode `none`) the tool
+        writes in the kept ones."""
+        kept = env_folder / TOOL_ENVIRONMENTS
+        if not kept.is_dir() or kept.is_symlink():
+            return
+        started = time.monotonic()
+        copy = await asyncio.create_subprocess_exec(
+            "cp", "-a", "--reflink=auto", "--", f"{kept}/.", f"{self.tool_environments}/"
+        )
+        if await copy.wait() != 0:
+            self.log.line("(the kept environments could not be copied: the tool builds them)")
+            _empty(self.tool_environments)
+            return
+        self.tool_environments_copied = True
+        size = await asyncio.to_thread(_size, self.tool_environments)
+        self.log.line(
+            f"(the tool's kept environments, copied for it to write: {size / 1e6:.0f} MB in "
+            f"{time.monotonic() - started:.1f}s)"
+        )
 
     async def run_test_command(
         self, index: int, command: str, env_folder: Path, *, plugin: bool
@@ -604,6 +638,11 @@ class _CheckRun:
         mounts = [
             Mount(self.workspace, IN_SANDBOX.src, writable=True),
             Mount(env_folder, IN_SANDBOX.env, writable=env_writable),
+            *(
+                [Mount(self.tool_environments, f"{IN_SANDBOX.env}/{TOOL_ENVIRONMENTS}", True)]
+                if self.tool_environments_copied and not env_writable
+                else []
+            ),
             Mount(self.out, IN_SANDBOX.out, writable=True),
             Mount(self.inputs, IN_SANDBOX.inputs),
         ]
@@ -661,6 +700,7 @@ class _CheckRun:
             "PRE_COMMIT_HOME": f"{paths.env}/pre-commit",
             "CONVEYOR_HELPERS": paths.helpers,
             "CONVEYOR_INCOMPLETE": f"{paths.env}/{INCOMPLETE}",
+            "CONVEYOR_TOOL_ENVIRONMENTS": f"{paths.env}/{TOOL_ENVIRONMENTS}",
         }
         variables.update(dict(self.spec.env))
         variables.update(self.secrets)
@@ -669,6 +709,15 @@ class _CheckRun:
             joiner = ":" if name == "PYTHONPATH" else " "
             variables[name] = f"{previous}{joiner}{value}" if previous else value
         return variables
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for _top, _, files, top_fd in os.fwalk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(name, dir_fd=top_fd, follow_symlinks=False).st_size
+    return total
 
 
 def _second_try(

@@ -24,6 +24,7 @@ from app.suite.recipe import (
     pip_install,
     requirement_files_in,
     run_tool_itself,
+    tox_itself,
 )
 from app.suite.repository_files import excerpt, is_dir
 from app.suite.tox_substitutions import Where, shell_join, substitute
@@ -90,7 +91,7 @@ def tox_recipe(project: Project, python: str | None = None) -> Recipe | None:
 
 
 def _tox_fallback(env: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return (f"{PIP_INSTALL} tox",), (f"tox run -e {shlex.quote(_tox_env_for_any_python(env))}",)
+    return tox_itself(_tox_env_for_any_python(env))
 
 
 def _tox_env_for_any_python(env: str) -> str:

@@ -58,7 +58,8 @@ def test_hatch_script_with_unknown_context_runs_hatch(tmp_path: Path) -> None:
         },
     )
     check = planned_tests(tmp_path)
-    assert check.install == ("python -m pip install hatch",)
-    assert check.test == ("hatch run test:test",)
+    data = 'HATCH_DATA_DIR="$CONVEYOR_TOOL_ENVIRONMENTS"'
+    assert check.install == ("python -m pip install hatch", f"{data} hatch env create test")
+    assert check.test == (f"{data} hatch run test:test",)
     assert check.network
     assert "the context field `{env:PYTEST_ADDOPTS}`" in check.explanation[1]

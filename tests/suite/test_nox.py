@@ -67,11 +67,12 @@ def test_nox_session_with_logic_runs_nox(tmp_path: Path) -> None:
         },
     )
     check = planned_tests(tmp_path)
-    assert check.install == ("python -m pip install nox",)
-    assert check.test == (
+    run = (
         'nox -s test --force-python "$(python -c \'import sys; print("%d.%d" % '
-        "sys.version_info[:2])')\"",
+        'sys.version_info[:2])\')" --envdir "$CONVEYOR_TOOL_ENVIRONMENTS"'
     )
+    assert check.install == ("python -m pip install nox", f"{run} --install-only")
+    assert check.test == (f"{run} -r",)
     assert check.network
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.report.summary import build_output
 from app.suite.planner import make_plan
 from app.suite.recipe import Untranslatable
 from app.suite.runlog import Masker, RunLog
@@ -18,8 +19,10 @@ from app.suite.tox import expand_braces
 from app.suite.tox_substitutions import Where, shell_join, substitute
 from tests.suite import projects
 from tests.suite.projects import write
-from tests.suite.sandboxed import make_runner
+from tests.suite.sandboxed import World, make_runner
 from tests.suite.test_detect import planned_tests
+
+TOX_ITSELF = 'tox run -e py --workdir "$CONVEYOR_TOOL_ENVIRONMENTS"'
 
 
 def test_flask_like_tox_ini(tmp_path: Path) -> None:
@@ -84,7 +87,7 @@ def test_an_unset_variable_in_setenv_is_empty_as_tox_makes_it(tmp_path: Path) ->
     # PATH is the check's own: a setting reading it cannot be written down; tox itself runs.
     ini = (tmp_path / "tox.ini").read_text()
     write(tmp_path, {"tox.ini": ini.replace("{env:PYTHONPATH}", "{env:PATH}")})
-    assert planned_tests(tmp_path).test == ("tox run -e py",)
+    assert planned_tests(tmp_path).test == (TOX_ITSELF,)
 
 
 def test_tox_only_project(tmp_path: Path) -> None:
@@ -181,10 +184,12 @@ def test_tox_that_cannot_be_translated_runs_tox(tmp_path: Path) -> None:
         },
     )
     check = planned_tests(tmp_path)
-    assert check.install == ("python -m pip install tox",)
-    # `py` is whichever Python runs tox: the check's own, not necessarily 3.12.
-    assert check.test == ("tox run -e py",)
-    assert check.network  # tox builds its environment while testing
+    # tox builds its environments in the install step, kept with the check's; `py` is whichever
+    # Python runs tox: the check's own, not necessarily 3.12.
+    assert check.install == ("python -m pip install tox", f"{TOX_ITSELF} --notest")
+    assert check.test == (TOX_ITSELF,)
+    assert check.network  # tox installs the project again while testing
+    assert check.tool_runs_itself
     assert check.explanation[0] == "Detected: tox `py312` in tox.ini."
     assert "(the substitution `{glob:tests/*.py}`)" in check.explanation[1]
 
@@ -317,7 +322,7 @@ def test_a_tool_that_builds_its_own_environment_runs_tox(tmp_path: Path) -> None
         },
     )
     check = planned_tests(tmp_path)
-    assert check.test == ("tox run -e py",)
+    assert check.test == (TOX_ITSELF,)
     assert "`pipenv install`, which builds an environment of its own" in check.explanation[1]
 
 
@@ -677,7 +682,7 @@ def test_toml_env_replacements_in_set_env_and_commands(tmp_path: Path) -> None:
         },
     )
     check = planned_tests(tmp_path)
-    assert check.test == ("tox run -e py",)
+    assert check.test == (TOX_ITSELF,)
     assert "a computed value in `set_env.A`" in check.explanation[1]
 
 
@@ -738,3 +743,54 @@ def test_a_ci_that_runs_tox_leaves_its_pytest_as_tox_runs_it(tmp_path: Path) -> 
         },
     )
     assert planned_tests(tmp_path).test == ("py.test",)
+
+
+# Untranslatable (PATH is the check's own), so tox runs itself; what the test writes into its env
+# shows whether the kept environment is the one the test step changes.
+TOX_ITSELF_PROJECT = {
+    "tox.ini": """
+        [tox]
+        skipsdist = true
+
+        [testenv]
+        deps = pytest
+        setenv =
+            OUTER_PATH = {env:PATH}
+        commands = pytest -p no:cacheprovider tests
+        """,
+    "tests/test_x.py": """
+        import os, pathlib, sys
+
+        def test_the_env_is_as_kept():
+            written = pathlib.Path(sys.prefix, "written-by-a-test")
+            assert not written.exists()
+            written.write_text("x")
+        """,
+}
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
+)
+async def test_tox_run_as_itself_keeps_its_environments_and_the_tests_never_change_them(
+    world: World,
+) -> None:
+    project = write(world.root / "plan", TOX_ITSELF_PROJECT)
+    check = planned_tests(project)
+    assert check.tool_runs_itself, check
+
+    first, log = await world.run(check, files=TOX_ITSELF_PROJECT)
+    assert build_output(first).title == "1 test passed", log
+    # tox built its env in the install step.
+    install, _, test = log.partition("── Testing")
+    assert "install_deps> python -I -m pip install pytest" in install, log
+    assert "install_deps>" not in test, log
+
+    second, log = await world.run(check, files=TOX_ITSELF_PROJECT)
+    # Reused as it was kept: tox installs nothing, and what the first run's test wrote into
+    # its copy is not there (the test asserts it).
+    assert build_output(second).title == "1 test passed", log
+    assert "Environment: reused" in "\n".join(second.about), log
+    assert "install_deps>" not in log, log
+    assert "the tool's kept environments, copied for it to write" in log, log

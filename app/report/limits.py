@@ -24,6 +24,9 @@ ANNOTATION_BLOB_BYTES = 65535
 # limit; a title is one line, so it gets the same.
 TITLE_CHARS = 255
 ANNOTATIONS_PER_REQUEST = 50
+# Not GitHub's: Conveyor's own. Beyond this many a check run's annotations stop helping (and
+# each 50 cost a request): the rest are counted in the summary.
+ANNOTATIONS_SENT = 1000
 ACTIONS = 3
 ACTION_LABEL_CHARS = 20
 ACTION_DESCRIPTION_CHARS = 40

@@ -22,8 +22,7 @@ from app.report.output_counts import Counts
 # pytest's exit codes (pytest.ExitCode)
 PYTEST_OK, PYTEST_TESTS_FAILED, PYTEST_NO_TESTS = 0, 1, 5
 FAILURE_ROWS = 30
-# Beyond this many, annotations stop helping (and each 50 cost a request): the rest are counted.
-MAX_ANNOTATIONS = 1000
+MAX_ANNOTATIONS = limits.ANNOTATIONS_SENT
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Conveyor keeps, of each command a check ran, its text as the repository's config wrote it and
 what it printed (stdout and stderr together). `parse_tool_output` tells the tool from the
-command and reads its output; see each parser's module for its rules (levels, titles, columns).
+command and reads its output. Each tool is a module with its rules (levels, titles, columns) and
+one `Tool` (its programs and its reader), listed in TOOLS: a new tool is a module and a line.
 Paths in the output may be relative to the repository (the command's cwd), `./x.py`, or absolute
 under the sandbox's `/conveyor/src/` (the `root` argument); anything else is outside the
 repository and not annotated (the summary says how many).
@@ -15,9 +16,13 @@ import re
 import shlex
 
 from app.report.tools import flake8, mypy, precommit, ruff, unittest
-from app.report.tools.common import SANDBOX_ROOT, ToolReport, finish
+from app.report.tools.common import SANDBOX_ROOT, Tool, ToolReport
 
-__all__ = ["SANDBOX_ROOT", "ToolReport", "detect_tool", "parse_tool_output"]
+__all__ = ["SANDBOX_ROOT", "TOOLS", "ToolReport", "detect_tool", "parse_tool_output"]
+
+TOOLS: tuple[Tool, ...] = (ruff.TOOL, flake8.TOOL, mypy.TOOL, precommit.TOOL, unittest.TOOL)
+_BY_NAME = {tool.name: tool for tool in TOOLS}
+_BY_PROGRAM = {program: tool for tool in TOOLS for program in tool.programs}
 
 # Words that run the next word: "uv run ruff", "poetry run mypy", "env X=1 flake8", "time ruff"
 _RUNNERS = {
@@ -37,17 +42,6 @@ _RUNNERS = {
 _PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$|^py$")  # python, python3.11, pypy3, py
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")  # "FORCE_COLOR=0"
 _OPERATORS = {"&&", "||", ";", "|", "&", ";;"}
-_PROGRAMS = {
-    "ruff": "ruff",
-    "flake8": "flake8",
-    "mypy": "mypy",
-    "dmypy": "mypy",  # `dmypy run -- …` prints what mypy prints
-    "pre-commit": "pre-commit",
-    "pre_commit": "pre-commit",
-    "prek": "pre-commit",  # the pre-commit rewrite; same output
-    "conveyor_pre_commit.py": "pre-commit",  # Conveyor's wrapper (app/suite/in_sandbox)
-    "unittest": "unittest",
-}
 
 
 def detect_tool(command: str) -> str | None:
@@ -90,12 +84,10 @@ def _segment_tool(words: list[str]) -> str | None:
     if program == "coverage" and "-m" in words[:-1]:  # coverage run [options] -m unittest
         words = words[words.index("-m") + 1 :]
         program = words[0]
-    tool = _PROGRAMS.get(program)
-    if tool == "pre-commit" and len(words) > 1 and words[1] not in ("run", "try-repo"):
-        return None  # pre-commit install, autoupdate…: no hooks run
-    if program == "dmypy" and (len(words) < 2 or words[1] not in ("run", "check", "recheck")):
+    tool = _BY_PROGRAM.get(program)
+    if tool is None or not tool.checks([program, *words[1:]]):
         return None
-    return tool
+    return tool.name
 
 
 def _unwrapped(words: list[str]) -> list[str]:
@@ -119,7 +111,7 @@ def _unwrapped(words: list[str]) -> list[str]:
 def _script_tool(arguments: list[str]) -> str | None:
     """`python "$CONVEYOR_HELPERS/conveyor_pre_commit.py" run …`: Conveyor's own wrapper."""
     scripts = [word for word in arguments if not word.startswith("-")]
-    if not scripts or _PROGRAMS.get(os.path.basename(scripts[0])) is None:
+    if not scripts or os.path.basename(scripts[0]) not in _BY_PROGRAM:
         return None
     return _segment_tool([os.path.basename(scripts[0]), *scripts[1:]])
 
@@ -142,15 +134,5 @@ def _python_module(arguments: list[str]) -> list[str] | None:
 def parse_tool_output(command: str, output: str, *, root: str = SANDBOX_ROOT) -> ToolReport | None:
     """The annotations (and for unittest the test results) in what `command` printed, or None
     when the command runs none of the tools read here (pytest is read from its JUnit XML)."""
-    tool = detect_tool(command)
-    if tool == "ruff":
-        return finish("ruff", ruff.parse(output, command), root, ruff.summary(output))
-    if tool == "flake8":
-        return finish("flake8", flake8.parse(output), root, flake8.summary)
-    if tool == "mypy":
-        return finish("mypy", mypy.parse(output), root, mypy.summary(output))
-    if tool == "pre-commit":
-        return precommit.report(output, root)
-    if tool == "unittest":
-        return unittest.report(output, root)
-    return None
+    name = detect_tool(command)
+    return None if name is None else _BY_NAME[name].read(output, command, root)

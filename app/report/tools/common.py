@@ -12,7 +12,8 @@ from app.report.junit import TestResults
 from app.report.model import Annotation, Level
 
 SANDBOX_ROOT = "/conveyor/src"  # the repository's place inside the sandbox (see app/suite)
-MAX_ANNOTATIONS = 10_000
+# Beyond what a check run is ever sent, annotations are only counted.
+MAX_ANNOTATIONS = limits.ANNOTATIONS_SENT
 MAX_BLOB_BYTES = limits.ANNOTATION_BLOB_BYTES  # GitHub's limit for `message` and `raw_details`
 MAX_TITLE_CHARS = limits.TITLE_CHARS
 TRUNCATED = "\n… (truncated)"
@@ -34,6 +35,19 @@ class ToolReport:
     annotations: tuple[Annotation, ...]
     results: TestResults | None = None  # unittest only: the tests, with outcomes and places
     summary: str = ""  # one line, e.g. "ruff: 12 problems (3 fixable)"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool whose output is read: what runs it, and its reader."""
+
+    name: str  # "ruff": the report's `tool`
+    programs: tuple[str, ...]  # the executables and modules that run it: "ruff", "prek"
+    # Its report from what a command printed: (output, command, root) → report.
+    read: Callable[[str, str, str], ToolReport]
+    # Whether a command (its program's name first) runs the tool's checks, not another of its
+    # subcommands (`pre-commit install`, `dmypy stop`).
+    checks: Callable[[Sequence[str]], bool] = lambda _words: True
 
 
 def clean(output: str) -> list[str]:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from app.report.model import Annotation, Level
-from app.report.tools.common import at, clean, plural
+from app.report.tools.common import Tool, ToolReport, at, clean, finish, plural
 
 ERROR_PREFIXES = ("E9", "F63", "F7", "F82")
 
@@ -32,6 +32,10 @@ _MARKER = re.compile(r"^\s*\^$")
 
 def level(code: str) -> Level:
     return "failure" if code.startswith(ERROR_PREFIXES) else "warning"
+
+
+def report(output: str, _command: str, root: str) -> ToolReport:
+    return finish("flake8", parse(output), root, summary)
 
 
 def parse(output: str) -> Iterator[Annotation]:
@@ -60,3 +64,6 @@ def summary(kept: Sequence[Annotation], more: int) -> str:
     errors = sum(1 for a in kept if a.level == "failure")
     said = f" ({errors} syntax errors or undefined names)" if errors else ""
     return f"flake8: {plural(len(kept) + more, 'problem')}{said}"
+
+
+TOOL = Tool("flake8", ("flake8",), report)

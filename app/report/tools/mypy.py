@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.report.model import Annotation, Level
-from app.report.tools.common import Summary, at, clean, plural
+from app.report.tools.common import Summary, Tool, ToolReport, at, clean, finish, plural
 
 # "pkg/typed.py:6: error: Incompatible types in assignment (…)  [assignment]"
 # "pkg/typed.py:6:12: error: …" (--show-column-numbers), "pkg/typed.py:6:12:6:22: error: …"
@@ -79,6 +79,10 @@ class _Message:
             end_column=end_column,
             details="\n".join(self.notes) or None,
         )
+
+
+def report(output: str, _command: str, root: str) -> ToolReport:
+    return finish("mypy", parse(output), root, summary(output))
 
 
 def parse(output: str) -> Iterator[Annotation]:
@@ -185,3 +189,11 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return None
+
+
+def _checks(words: Sequence[str]) -> bool:
+    """`dmypy run -- …` and `dmypy check` print what mypy prints; `dmypy stop` does not."""
+    return words[0] != "dmypy" or (len(words) > 1 and words[1] in ("run", "check", "recheck"))
+
+
+TOOL = Tool("mypy", ("mypy", "dmypy"), report, _checks)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from app.report.model import Annotation
 from app.report.tools import flake8, mypy, ruff
-from app.report.tools.common import ToolReport, at, clean, finish
+from app.report.tools.common import Tool, ToolReport, at, clean, finish
 
 # "trim trailing whitespace.................................................Failed",
 # "no files.............................................(no files to check)Skipped"
@@ -73,7 +73,7 @@ class Hook:
     output: str
 
 
-def report(output: str, root: str) -> ToolReport:
+def report(output: str, _command: str, root: str) -> ToolReport:
     lines = clean(output)
     hooks = hooks_of(lines)
     found = (a for hook in hooks for a in _annotations(hook))
@@ -188,3 +188,18 @@ def _hooks_summary(hooks: Sequence[Hook], lines: Sequence[str]) -> str:
 def _failed(failed: Sequence[Hook], hooks: Sequence[Hook]) -> str:
     names = ", ".join(h.hook_id + (" (modified files)" if h.modified else "") for h in failed)
     return f"{len(failed)} of {len(hooks)} hooks failed: {names}"
+
+
+def _checks(words: Sequence[str]) -> bool:
+    """`pre-commit run` and `try-repo` run hooks; `install`, `autoupdate`... do not."""
+    return len(words) < 2 or words[1] in ("run", "try-repo")
+
+
+TOOL = Tool(
+    "pre-commit",
+    # prek: the pre-commit rewrite, with the same output; conveyor_pre_commit.py: Conveyor's
+    # wrapper (app/suite/in_sandbox).
+    ("pre-commit", "pre_commit", "prek", "conveyor_pre_commit.py"),
+    report,
+    _checks,
+)

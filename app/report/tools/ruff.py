@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.report.model import Annotation
-from app.report.tools.common import Summary, at, clean, plural
+from app.report.tools.common import Summary, Tool, ToolReport, at, clean, finish, plural
 
 FORMAT_TITLE = "ruff format"
 FIXABLE = " (fixable)"
@@ -66,6 +66,10 @@ _FAILED = re.compile(r"^(error: |ruff failed)")
 _CAUSE = re.compile(r"^\s+Cause: ")
 
 Matched = tuple[list[Annotation], int]
+
+
+def report(output: str, command: str, root: str) -> ToolReport:
+    return finish("ruff", parse(output, command), root, summary(output))
 
 
 def parse(output: str, command: str = "") -> Iterator[Annotation]:
@@ -361,3 +365,6 @@ def _unescape(text: str) -> str:
     for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
         text = text.replace(code, char)
     return text
+
+
+TOOL = Tool("ruff", ("ruff",), report)

@@ -26,7 +26,16 @@ from dataclasses import dataclass
 
 from app.report.junit import Outcome, TestCase, TestResults
 from app.report.model import Annotation
-from app.report.tools.common import ToolReport, at, clean, finish, is_installed, plural, relative
+from app.report.tools.common import (
+    Tool,
+    ToolReport,
+    at,
+    clean,
+    finish,
+    is_installed,
+    plural,
+    relative,
+)
 
 DETAILS_CHARS = 4000
 _RULE = "=" * 70
@@ -72,7 +81,7 @@ class _Block:
     body: tuple[str, ...]
 
 
-def report(output: str, root: str) -> ToolReport:
+def report(output: str, _command: str, root: str) -> ToolReport:
     lines = clean(output)
     first_rule = next((i for i, line in enumerate(lines) if line == _RULE), len(lines))
     progress = _progress(lines[:first_rule])
@@ -262,3 +271,6 @@ def _summary(lines: Sequence[str], results: TestResults) -> str:
     return (
         f"unittest: {plural(failing, 'failing test')}" if failing else "unittest: no test results"
     )
+
+
+TOOL = Tool("unittest", ("unittest",), report)

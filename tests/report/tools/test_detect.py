@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.report.tools import detect_tool, parse_tool_output
+from app.report.tools import TOOLS, detect_tool, parse_tool_output
 from app.report.tools.common import relative
 
 
@@ -86,3 +86,14 @@ def test_other_commands_are_not_read(command: str) -> None:
 )
 def test_paths_are_made_relative_to_the_repository(path: str, expected: str | None) -> None:
     assert relative(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("program", "tool"), [(p, tool.name) for tool in TOOLS for p in tool.programs]
+)
+def test_every_program_of_the_registry_is_its_tool(program: str, tool: str) -> None:
+    # A tool is one module and one line in TOOLS: nothing else names its programs.
+    assert detect_tool(f"{program} run") == tool
+    report = parse_tool_output(f"{program} run", "")
+    assert report is not None
+    assert report.tool == tool

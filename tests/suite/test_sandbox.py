@@ -1,4 +1,4 @@
-"""app/suite/sandbox.py with real bubblewrap, real cgroups and real attacks (no mocks).
+"""app/suite/sandbox/ with real bubblewrap, real cgroups and real attacks (no mocks).
 
 Every attack is expected to fail, and each test asserts that it did: reading the service's key,
 seeing its data folder or another workspace, writing to the host, reaching the network in the
@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 import app.suite.sandbox as sandbox_module
+import app.suite.sandbox.supervise as supervise_module
 from app.suite.egress import PORT, PROXY_VARIABLES, EgressPolicy, EgressProxy
 from app.suite.pythons import Interpreter, choose, discover
 from app.suite.sandbox import (
@@ -698,25 +699,25 @@ async def test_the_disk_count_follows_no_links_and_counts_hard_links_once(
     )
     assert ran.output == "done\n"
     assert ran.result.limit is None
-    assert 2 * MiB <= sandbox_module._disk_usage([workspace]) < 3 * MiB
+    assert 2 * MiB <= supervise_module._disk_usage([workspace]) < 3 * MiB
 
 
 async def test_the_disk_watch_costs_short_runs_nothing(
     sandbox: Sandbox, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     counted: list[Sequence[Path]] = []
-    count = sandbox_module._disk_usage
+    count = supervise_module._disk_usage
 
     def counting(folders: Sequence[Path]) -> int:
         counted.append(folders)
         return count(folders)
 
-    monkeypatch.setattr(sandbox_module, "_disk_usage", counting)
+    monkeypatch.setattr(supervise_module, "_disk_usage", counting)
     mounts = [Mount(workspace, "/conveyor/src", writable=True)]
     await run(sandbox, "true", mounts=mounts)
     assert counted == []  # over before the first count
     await run(sandbox, "sleep 1.3", mounts=mounts)
-    assert counted == [[workspace]] * len(counted)
+    assert counted == [(workspace,)] * len(counted)
     assert 1 <= len(counted) <= 2
 
 
@@ -967,10 +968,8 @@ async def test_handing_a_workspace_over_never_follows_links_out_of_it(
 
 HELPER = """
 import asyncio, importlib.util, json, subprocess, sys, tempfile, time
-spec = importlib.util.spec_from_file_location("sandbox", sys.argv[1])
-sb = importlib.util.module_from_spec(spec)
-sys.modules["sandbox"] = sb
-spec.loader.exec_module(sb)
+sys.path.insert(0, sys.argv[1])
+import sandbox as sb
 shared, hidden, names = sys.argv[2], sys.argv[3], open(sys.argv[4]).read()
 
 async def main():
@@ -1024,10 +1023,12 @@ def public_folder() -> Iterator[Path]:
 
 @pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs Debian's python3")
 async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) -> None:
-    # The helper runs this very module file, by path, with Debian's python as nobody: the
-    # pyenv python is under root's 0700 home, which is also why sandbox.py is stdlib-only.
-    module = public_folder / "sandbox.py"
-    shutil.copy(sandbox_module.__file__, module)
+    # The helper runs this very package, by path, with Debian's python as nobody: the pyenv
+    # python is under root's 0700 home, which is also why the package is stdlib-only.
+    package = public_folder / "sandbox"
+    shutil.copytree(
+        Path(sandbox_module.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
     (public_folder / "helper.py").write_text(HELPER)
     (public_folder / "names.sh").write_text(LOCALHOST_PROBE)
     shared = public_folder / "shared"
@@ -1036,8 +1037,10 @@ async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) 
     (shared / "key.pem").write_text("root's own")
     (shared / "key.pem").chmod(0o600)
     (shared / "readme").write_text("")
-    for path in (public_folder, shared, shared / "keys", module, *public_folder.glob("*.*")):
+    for path in (public_folder, shared, shared / "keys", *public_folder.glob("*.*"), package):
         path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else 0o644)
+    for path in package.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     nobody = pwd.getpwnam("nobody")
     helper = await asyncio.create_subprocess_exec(
         "setpriv",
@@ -1046,7 +1049,7 @@ async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) 
         "--clear-groups",
         "/usr/bin/python3",
         str(public_folder / "helper.py"),
-        str(module),
+        str(public_folder),
         str(shared),
         str(shared / "keys"),
         str(public_folder / "names.sh"),
@@ -1087,12 +1090,11 @@ async def test_user_namespace_mode_as_an_unprivileged_user(public_folder: Path) 
 
 
 def test_user_namespace_helper_uses_only_the_standard_library() -> None:
-    """sandbox.py must import with nothing of the app (the helper above depends on it)."""
+    """The sandbox package must import with nothing of the app (the helper above depends on
+    it): by path, as the helper imports it, nothing named `app` is loaded."""
+    folder = str(Path(sandbox_module.__file__).parent.parent)
     code = (
-        "import importlib.util, sys; "
-        f"spec = importlib.util.spec_from_file_location('sb', {sandbox_module.__file__!r}); "
-        "m = importlib.util.module_from_spec(spec); sys.modules['sb'] = m; "
-        "spec.loader.exec_module(m); "
+        f"import sys; sys.path.insert(0, {folder!r}); import sandbox; "
         "print(sorted(n for n in sys.modules if n.startswith('app')))"
     )
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True)

@@ -83,9 +83,13 @@ def _workflows(root: Path) -> list[str]:
         if not name.endswith((".yml", ".yaml")):
             continue
         text = _text(root, f".github/workflows/{name}")
-        # `python-version: ["3.11", "3.12"]`, or a list under it, one item a line.
+        # `python-version: ["3.11", "3.12"]`, or a list under it, one version an item (not the
+        # next step of a list of steps: `- uses: pre-commit/action@v3.0.1`, `- run: … ~=3.4`).
         for found in re.finditer(
-            r"python(?:-version)?s?\s*:\s*(.*(?:\n\s*-\s*.*)*)", text, re.IGNORECASE
+            r"python(?:-version)?s?\s*:\s*(.*(?:\n\s*-\s*[\"']?(?:pypy-?)?\d[\d.]*[\"']?[ \t]*"
+            r"(?:#.*)?(?=\n|$))*)",
+            text,
+            re.IGNORECASE,
         ):
             versions += [f"3.{n}" for n in _VERSION.findall(found.group(1))]
     return versions

@@ -45,6 +45,13 @@ def declaring(root: Path) -> Path:
                           - "3.12"
                           - "3.13"  # not allowed by requires-python
                         django: ["4.2"]
+                  lint:
+                    steps:
+                      - uses: actions/setup-python@v5
+                        with:
+                          python-version: "3.10"
+                      - uses: pre-commit/action@v3.4.0
+                      - run: pip install flit~=3.4
                 """,
             "tests/test_x.py": "def test_x():\n    pass\n",
         },

@@ -17,10 +17,10 @@ import gidgethub
 import pytest
 from gidgethub.aiohttp import GitHubAPI
 
+from app.commands.protect import expected_checks, web_url
 from app.database import open_database
 from app.localgithub import GitHubApp, LocalGitHub, PullRequest, Repository
 from app.localgithub.local import DEFAULT_PERMISSIONS
-from app.protect import expected_checks, web_url
 from app.store import Store
 from tests.localgithub.conftest import installation_token
 from tests.localgithub.helpers import commit, git, new_worktree

@@ -7,6 +7,7 @@ it signs the webhooks, issues the tokens and keeps the check runs.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -52,6 +53,10 @@ PULL_REQUEST_CHANGE = {
         "return sum(values) / len(values)", "return sum(values) // len(values)"
     ),
 }
+
+
+def main(args: argparse.Namespace) -> int:
+    return run_demo(port=args.port, keep_serving=not args.no_serve)
 
 
 def run_demo(*, port: int, keep_serving: bool) -> int:

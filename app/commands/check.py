@@ -6,6 +6,7 @@ printed instead of posted. The exit code is 0 only when every check succeeded.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import os
@@ -47,6 +48,10 @@ NOT_COPIED = (
 def cache_home() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "conveyor"
+
+
+def main(args: argparse.Namespace) -> int:
+    return run_check_command(Path(args.path), verbose=args.verbose)
 
 
 def run_check_command(path: Path, *, verbose: bool = False) -> int:

@@ -13,6 +13,7 @@ message names it); 2 a setting is missing or the arguments are wrong.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import re
@@ -59,6 +60,10 @@ DATABASE = "conveyor.sqlite3"
 POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=10.0)
 
 _TARGET = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)/([A-Za-z0-9_.-]+)$")
+
+
+def main(args: argparse.Namespace) -> int:
+    return run_protect_command(args.repository, args.branch)
 
 
 def run_protect_command(target: str, branch: str | None) -> int:

@@ -2,19 +2,20 @@
 
 The web handler stores the delivery and answers at once; this module does the rest in the
 background: drop it if its installation is on an account not in ALLOWED_OWNERS (owners.py),
-route the event, enqueue a job per commit (once, whichever events announce it),
-supersede older commits of the same branch or pull request, and create the `queued` check run.
+route the event, and hand each check of each commit to the scheduler (app/scheduler.py),
+which adds its job once, whichever events announce it, supersedes older commits of the same
+branch or pull request, and creates the `queued` check run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 
 from gidgethub import GitHubException, sansio
 
+from app.github.client import GitHubClient
 from app.github.comments import REFUSED, UNSURE, react
 from app.github.events import (
     CommentCommand,
@@ -25,10 +26,10 @@ from app.github.events import (
 from app.github.permissions import may_write
 from app.github.pulls import get_pull_request
 from app.owners import OwnerGate
-from app.queue import DEFAULT_CHECKS, QUEUED, RUNNING, Job, JobQueue
-from app.report.model import RERUN_ALL, RERUN_FAILED, CheckOutput
-from app.reporter import Reporter
+from app.queue import DEFAULT_CHECKS, Job, JobQueue
+from app.report.model import RERUN_ALL, RERUN_FAILED
 from app.run_request import RunRequest
+from app.scheduler import Scheduler
 from app.store import Delivery, Store
 from app.suite.plan import check_names, plan_from_json
 
@@ -48,22 +49,16 @@ class Intake:
         app_id: str,
         store: Store,
         queue: JobQueue,
-        reporter: Reporter,
-        wake_workers: Callable[[], None],
-        cancel_running: Callable[[int], None],
+        scheduler: Scheduler,
+        gh: GitHubClient,
         allowed_owners: frozenset[str] | None = None,
     ) -> None:
         self.app_id = app_id
         self.store = store
-        self.queue = queue
-        self.reporter = reporter
-        self._wake_workers = wake_workers
-        self._cancel_running = cancel_running
-        self.owners = OwnerGate(allowed_owners, store, reporter.gh, self._stop_jobs)
-
-    def wake_workers(self) -> None:
-        """A job can be claimed now: tell the workers, in this process and the others."""
-        self._wake_workers()
+        self.queue = queue  # read here; the scheduler writes
+        self.scheduler = scheduler
+        self.gh = gh
+        self.owners = OwnerGate(allowed_owners, store, gh, self._stop_jobs)
 
     async def process(self, delivery: Delivery) -> None:
         """Act on one stored delivery; it is marked processed whatever happens."""
@@ -122,23 +117,7 @@ class Intake:
 
     async def enqueue(self, request: RunRequest, name: str, *, rerun_of: int | None = None) -> None:
         """One job for one check of the commit, its check run `queued` at once."""
-        enqueued = self.queue.enqueue(request, name, rerun_of=rerun_of)
-        for older in enqueued.superseded:
-            await self.cancel(older)
-        job = enqueued.job
-        if job is None:
-            log.debug("%s %s %s: already has a job", request.repo_full_name, request.head_sha, name)
-            return
-        log.info(
-            "job %s: %s %s %r queued (%s)",
-            job.id,
-            job.repo_full_name,
-            job.head_sha[:10],
-            name,
-            request.reason,
-        )
-        if await self.reporter.announce(job):
-            self.wake_workers()
+        await self.scheduler.add(request, name, rerun_of=rerun_of)
 
     def checks_for(self, repo_id: int, head_sha: str) -> tuple[str, ...]:
         """The commit's checks if its plan is known, else those of the repository's last plan."""
@@ -164,7 +143,7 @@ class Intake:
             return
         try:
             pull = await get_pull_request(
-                self.reporter.gh,
+                self.gh,
                 command.repo_full_name,
                 command.installation_id,
                 command.pull_number,
@@ -203,7 +182,7 @@ class Intake:
             return False  # `comment.user` is nullable (a deleted account): no one to ask about
         try:
             allowed = await may_write(
-                self.reporter.gh,
+                self.gh,
                 command.repo_full_name,
                 command.installation_id,
                 command.author,
@@ -232,7 +211,7 @@ class Intake:
         """A reaction on the comment saying it was not acted on; logged if GitHub refuses."""
         try:
             reacted = await react(
-                self.reporter.gh,
+                self.gh,
                 command.repo_full_name,
                 command.installation_id,
                 command.comment_id,
@@ -261,7 +240,7 @@ class Intake:
             removed=change.repositories_removed,
         )
         if active:
-            self.reporter.gone.discard(change.installation_id)
+            self.scheduler.installation_back(change.installation_id)
         else:
             await self._installation_gone(change)
 
@@ -280,38 +259,4 @@ class Intake:
     async def _stop_jobs(self, iid: int, why: str) -> int:
         """Cancel the installation's queued and running jobs; their check runs are left as
         they are (GitHub takes nothing more from the app there). How many there were."""
-        self.reporter.gone.add(iid)
-        ended = 0
-        for job in (*self.queue.in_state(QUEUED), *self.queue.in_state(RUNNING)):
-            if job.installation_id != iid:
-                continue
-            ended += 1
-            self.queue.request_cancel(job.id, why)
-            await self.cancel(job)
-        return ended
-
-    # -- cancelling ----------------------------------------------------------------------------
-
-    async def cancel(self, job: Job) -> None:
-        """Stop a job that a newer commit replaced; a queued one is completed right here."""
-        current = self.queue.get(job.id)
-        if current is None or current.state == "finished":
-            return
-        if current.state == "running":
-            self._cancel_running(current.id)  # the worker completes it, killing the tests
-            return
-        finished = self.queue.finish(current.id, cancelled_output(current).to_json())
-        await self.reporter.deliver(finished)
-
-
-def cancelled_output(job: Job) -> CheckOutput:
-    reason = job.cancel_reason or "cancelled"
-    if reason.startswith("superseded by "):
-        sha = reason.removeprefix("superseded by ")
-        return CheckOutput(
-            "cancelled",
-            f"Superseded by {sha[:7]}",
-            f"A newer commit, `{sha}`, was pushed to the same "
-            f"{'pull request' if job.pull_number else 'branch'}; Conveyor tests that one instead.",
-        )
-    return CheckOutput("cancelled", "Cancelled", reason)
+        return await self.scheduler.stop_installation(iid, why)

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from app.queue import JobQueue
+from app.queue import QUEUED, RUNNING, JobQueue
 from app.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -88,7 +88,7 @@ class _QueueCollector(Collector):
             "conveyor_jobs", "Jobs waiting or running, by state", labels=["state"]
         )
         counts = self.queue.counts()
-        for state in ("queued", "running"):
+        for state in (QUEUED, RUNNING):
             depth.add_metric([state], counts.get(state, 0))
         yield depth
         finished = CounterMetricFamily(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 
-from app.queue import Job
+from app.queue import FINISHED, QUEUED, Job
 
 # The page shows the start and the end of a long log; the raw log has all that is kept of it.
 LOG_WINDOW = 256 * 1024
@@ -41,9 +41,9 @@ def run_page(job: Job, data: bytes, size: int) -> str:
     output = job.output or {}
     state = job.conclusion or job.state
     shown = _window(data)
-    title = output.get("title") or ("Waiting for a worker" if job.state == "queued" else "Running")
+    title = output.get("title") or ("Waiting for a worker" if job.state == QUEUED else "Running")
     script = ""
-    if job.state != "finished":
+    if job.state != FINISHED:
         script = (
             "<script>"
             + SCRIPT

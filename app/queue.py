@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.report.model import CheckOutput
 from app.run_request import RunRequest
 from app.store import Store, no_live_process
 
@@ -264,13 +265,13 @@ class JobQueue:
             (reason, job_id),
         )
 
-    def finish(self, job_id: int, output: dict[str, Any]) -> Job:
+    def finish(self, job_id: int, output: CheckOutput) -> Job:
         """Record the verdict; it still has to reach GitHub (`reported`)."""
         try:
             self.db.execute(
                 "UPDATE jobs SET state = ?, conclusion = ?, output = ?, finished_at = ?,"
                 " reported = 0 WHERE id = ?",
-                (FINISHED, output["conclusion"], json.dumps(output), time.time(), job_id),
+                (FINISHED, output.conclusion, json.dumps(output.to_json()), time.time(), job_id),
             )
         except self.db.write_errors as error:
             raise QueueWriteError(str(error)) from error
@@ -307,13 +308,13 @@ class JobQueue:
         )
         return [Job.from_row(r) for r in rows]
 
-    def take(self, job_id: int, was: str | None, now: str) -> bool:
+    def take(self, job_id: int, was: str | None, by: str) -> bool:
         """Become the process in charge of a running job whose process is gone; False when
         another process took it first (or it finished meanwhile)."""
         cursor = self.db.execute(
             "UPDATE jobs SET worker = ?, interrupted = ? WHERE id = ? AND state = ?"
             " AND worker IS NOT DISTINCT FROM ?",
-            (now, INTERRUPTED_KILLED, job_id, RUNNING, was),
+            (by, INTERRUPTED_KILLED, job_id, RUNNING, was),
         )
         return cursor.rowcount == 1
 
@@ -354,6 +355,10 @@ class JobQueue:
             self.db.execute("UPDATE jobs SET reported = 1 WHERE id = ?", (job_id,))
         except self.db.write_errors as error:
             raise QueueWriteError(str(error)) from error
+
+    def unfinished(self) -> list[Job]:
+        """The queued jobs, then the running ones."""
+        return [*self.in_state(QUEUED), *self.in_state(RUNNING)]
 
     def in_state(self, state: str) -> list[Job]:
         rows = self.db.execute("SELECT * FROM jobs WHERE state = ? ORDER BY id", (state,))

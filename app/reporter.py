@@ -1,7 +1,8 @@
-"""Keeps each job's check run on GitHub in step with the job.
+"""Keeps each job's check run on GitHub in step with the job: it only talks to GitHub.
 
 Every call here may fail (GitHub down, network gone); failures are logged and left for the sweeper,
-which tries again from what the queue recorded. Nothing here raises into the caller.
+which tries again from what the queue recorded. Nothing here raises into the caller, and nothing
+here writes a job's state: the scheduler (app/scheduler.py) records what these calls return.
 
 Some answers are final, though, and retrying them would only repeat them every sweep for ever:
 - GitHub refused the body (400, 422): the same body gets the same answer. A refused verdict is
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from typing import Literal
 
 from gidgethub import BadRequest, GitHubException
 
 from app.github import checks
 from app.github.client import GitHubClient
-from app.queue import Job, JobQueue, QueueWriteError
+from app.queue import Job
 from app.report.model import CheckOutput, Conclusion
 
 log = logging.getLogger(__name__)
@@ -33,15 +36,23 @@ _FAILURES: tuple[type[BaseException], ...] = (GitHubException, OSError, TimeoutE
 REFUSED = frozenset({400, 422})
 GONE = frozenset({404, 410})
 
+# What became of a verdict: GitHub has it, try again later, or reporting ends (GitHub never will).
+Delivered = Literal["posted", "retry", "ended"]
+
+
+@dataclass(frozen=True)
+class Announced:
+    check_run_id: int | None  # the check run GitHub created, if it did
+    never: str | None = None  # why GitHub will never create it (not retried), if so
+
 
 class Reporter:
-    def __init__(self, gh: GitHubClient, queue: JobQueue, public_url: str) -> None:
+    def __init__(self, gh: GitHubClient, public_url: str) -> None:
         self.gh = gh
-        self.queue = queue
         self.public_url = public_url
-        # Installations uninstalled (or suspended) while this process ran: GitHub refuses every
-        # call for them, so their check runs are left as they are instead of retried forever.
-        self.gone: set[int] = set()
+        # Installations uninstalled (or suspended): GitHub refuses every call for them, so their
+        # check runs are left as they are instead of retried forever (the scheduler keeps it).
+        self.uninstalled: set[int] = set()
         # Check runs GitHub answered 404/410 for while this process ran: deleted with their
         # repository, or no longer the app's to update.
         self.lost_runs: set[int] = set()
@@ -53,13 +64,8 @@ class Reporter:
         assert job.check_run_id is not None
         return checks.CheckRunRef(job.repo_full_name, job.installation_id, job.check_run_id)
 
-    async def announce(self, job: Job) -> bool:
+    async def announce(self, job: Job) -> Announced:
         """Create the job's check run, `queued`: the check appears on the commit at once."""
-        # Under load the POST can take longer than a sweep, and another process may sweep too:
-        # a second announce meanwhile would create a duplicate run, left queued for ever.
-        if not self.queue.begin_announce(job.id, stale_after=ANNOUNCE_STALE):
-            return False  # the first announce wakes the workers when it is done
-        check_run_id = None
         try:
             ref = await checks.create_queued(
                 self.gh,
@@ -70,47 +76,29 @@ class Reporter:
                 details_url=self.details_url(job),
                 external_id=job.external_id,
             )
-            check_run_id = ref.check_run_id
         except _FAILURES as error:
-            if _final(error):
-                self._unannounced(job, error)
-            else:
+            if not _final(error):
                 log.warning("job %s: could not create its check run: %s", job.id, _say(error))
-            return False
-        finally:
-            self.queue.end_announce(job.id, check_run_id)
-        return True
-
-    def _unannounced(self, job: Job, error: BaseException) -> None:
-        """GitHub will never create this run (the commit or repository is gone, or it refuses
-        the name): the job ends here, unrun, since its verdict could go nowhere."""
-        why = (
-            "the repository or its commit is gone"
-            if _status(error) in GONE
-            else "GitHub refused to create it"
-        )
-        log.warning(
-            "job %s: %s %s %r not run: %s (%s); not retried",
-            job.id,
-            job.repo_full_name,
-            job.head_sha[:10],
-            job.check_name,
-            why,
-            _say(error),
-        )
-        output = CheckOutput(
-            "skipped",
-            "Not run: no check run on GitHub",
-            f"Its check run could not be created: {why}.",
-        )
-        try:
-            self.queue.finish(job.id, output.to_json())
-            self.queue.mark_reported(job.id)
-        except QueueWriteError as error2:
-            log.warning("job %s: could not record that it ends: %s", job.id, error2)
+                return Announced(None)
+            why = (
+                "the repository or its commit is gone"
+                if _status(error) in GONE
+                else "GitHub refused to create it"
+            )
+            log.warning(
+                "job %s: %s %s %r not run: %s (%s); not retried",
+                job.id,
+                job.repo_full_name,
+                job.head_sha[:10],
+                job.check_name,
+                why,
+                _say(error),
+            )
+            return Announced(None, never=why)
+        return Announced(ref.check_run_id)
 
     async def started(self, job: Job) -> None:
-        if job.installation_id in self.gone:
+        if job.installation_id in self.uninstalled:
             return
         try:
             await checks.mark_in_progress(
@@ -152,52 +140,47 @@ class Reporter:
         else:
             log.warning("job %s: could not %s: %s", job.id, what, _say(error))
 
-    async def deliver(self, job: Job) -> bool:
-        """Post a finished job's verdict; True once GitHub has it.
-
-        False when it should be tried again (GitHub down), and when it never will be (the
-        check run is gone, the installation too): the job is then marked reported."""
+    async def deliver(self, job: Job) -> Delivered:
+        """Post a finished job's verdict: "posted" once GitHub has it, "retry" when it should be
+        tried again (GitHub down), "ended" when it never will be (the check run is gone, the
+        installation too, GitHub refused even the short verdict)."""
         if job.output is None or job.check_run_id is None:
-            return False
-        if job.installation_id in self.gone:
-            self._reported(job)  # nobody is left on GitHub to tell
+            return "retry"
+        if job.installation_id in self.uninstalled:
             log.info(
                 "job %s: verdict not posted: installation %s is uninstalled",
                 job.id,
                 job.installation_id,
             )
-            return False
+            return "ended"  # nobody is left on GitHub to tell
         if job.check_run_id in self.lost_runs:
-            self._reported(job)
             log.info("job %s: verdict not posted: its check run is gone", job.id)
-            return False
+            return "ended"
         output = CheckOutput.from_json(job.output)
         completed_at = job.finished_at or time.time()
         try:
             await checks.complete(self.gh, self._ref(job), output, completed_at=completed_at)
         except _FAILURES as error:
             if _status(error) in GONE:
-                self._reported(job)
                 log.warning(
                     "job %s: verdict not posted: its check run or repository is gone (%s); "
                     "not retried",
                     job.id,
                     _say(error),
                 )
-                return False
+                return "ended"
             if _status(error) in REFUSED:
                 return await self._deliver_short(job, output.conclusion, completed_at, error)
             log.warning("job %s: could not post its verdict: %s", job.id, _say(error))
-            return False
-        self._reported(job)
+            return "retry"
         log.info(
             "job %s: %s %s → %s", job.id, job.repo_full_name, job.head_sha[:10], output.conclusion
         )
-        return True
+        return "posted"
 
     async def _deliver_short(
         self, job: Job, conclusion: Conclusion, completed_at: float, refusal: BaseException
-    ) -> bool:
+    ) -> Delivered:
         """GitHub refused the verdict: the same body would be refused again, so a short one
         takes its place (the same conclusion, so that a required check still says the truth,
         and the way to the report), once. Whatever happens to it, reporting ends here."""
@@ -212,25 +195,17 @@ class Reporter:
                 completed_at=completed_at,
             )
         except _FAILURES as error:
-            posted, result = False, f"the short verdict failed too ({_say(error)})"
+            delivered: Delivered = "ended"
+            result = f"the short verdict failed too ({_say(error)})"
         else:
-            posted, result = True, f"posted a short verdict pointing to {url} instead"
-        self._reported(job)
+            delivered, result = "posted", f"posted a short verdict pointing to {url} instead"
         log.warning(
             "job %s: GitHub refused its verdict (%s); %s; not retried",
             job.id,
             _say(refusal),
             result,
         )
-        return posted
-
-    def _reported(self, job: Job) -> None:
-        try:
-            self.queue.mark_reported(job.id)
-        except QueueWriteError as error:
-            # GitHub has it (or never will); the sweeper may try once more when the disk has
-            # room again.
-            log.warning("job %s: reporting ended, but not recorded: %s", job.id, error)
+        return delivered
 
 
 def _status(error: BaseException) -> int | None:

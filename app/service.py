@@ -24,6 +24,7 @@ from app.metrics import Metrics
 from app.presence import Presence
 from app.queue import JobQueue
 from app.reporter import Reporter
+from app.scheduler import Scheduler
 from app.settings import Settings
 from app.store import Store
 from app.suite.egress import EgressPolicy
@@ -68,27 +69,16 @@ class Service:
             app_id=settings.app_id,
             private_key=settings.private_key,
         )
-        reporter = Reporter(gh, queue, settings.public_url)
+        reporter = Reporter(gh, settings.public_url)
+        scheduler = Scheduler(queue, reporter)
         presence = Presence(store, role)
         pool: WorkerPool | None = None
-
-        def wake_workers() -> None:
-            if pool is not None:
-                pool.wake()
-            queue.notify_ready()
-
-        def cancel_running(job_id: int) -> None:
-            # A job running in another process sees its cancel_reason within seconds.
-            if pool is not None:
-                pool.cancel(job_id)
-
         intake = Intake(
             app_id=settings.app_id,
             store=store,
             queue=queue,
-            reporter=reporter,
-            wake_workers=wake_workers,
-            cancel_running=cancel_running,
+            scheduler=scheduler,
+            gh=gh,
             allowed_owners=settings.allowed_owners,
         )
         if workers:
@@ -111,20 +101,19 @@ class Service:
                 ),
                 gh=gh,
                 queue=queue,
+                scheduler=scheduler,
                 reporter=reporter,
-                intake=intake,
                 runner=runner,
                 worker_id=presence.id,
             )
-            running = pool.running_ids
-            metrics.track_slots(workers, lambda: len(running()))
+            metrics.track_slots(workers, lambda: len(scheduler.running_here()))
         sweeper = Sweeper(
             store=store,
             queue=queue,
-            reporter=reporter,
+            scheduler=scheduler,
             intake=intake,
             presence=presence,
-            pool=pool,
+            runs_jobs=pool is not None,
             job_timeout=settings.job_timeout,
         )
         presence.register()

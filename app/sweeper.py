@@ -17,11 +17,10 @@ import time
 
 from app.intake import Intake
 from app.presence import Presence
-from app.queue import FINISHED, QUEUED, Job, JobQueue
+from app.queue import QUEUED, JobQueue
 from app.report.model import CheckOutput
-from app.reporter import Reporter
+from app.scheduler import Scheduler
 from app.store import ProcessRecord, Store
-from app.worker import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +35,19 @@ class Sweeper:
         *,
         store: Store,
         queue: JobQueue,
-        reporter: Reporter,
+        scheduler: Scheduler,
         intake: Intake,
         presence: Presence,
-        pool: WorkerPool | None,
+        runs_jobs: bool,
         job_timeout: float,
         interval: float = INTERVAL,
     ) -> None:
         self.store = store
-        self.queue = queue
-        self.reporter = reporter
-        self.intake = intake
+        self.queue = queue  # read here; the scheduler writes
+        self.scheduler = scheduler
+        self.intake = intake  # for the deliveries dead processes left
         self.presence = presence
-        self.pool = pool
+        self.runs_jobs = runs_jobs  # this process has workers
         self.job_timeout = job_timeout
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
@@ -61,24 +60,7 @@ class Sweeper:
     async def _take_over(self, gone: list[ProcessRecord]) -> None:
         dead = [record.id for record in gone]
         for job in self.queue.orphaned_running(dead):
-            if not self.queue.take(job.id, job.worker, self.presence.id):
-                continue  # another process got there first
-            if job.attempts >= MAX_ATTEMPTS:
-                await self._fail(
-                    job,
-                    "Conveyor stopped while running these tests, twice",
-                    "The process running these tests stopped in the middle of this run twice "
-                    "in a row. Re-run the check to try once more.",
-                )
-                continue
-            log.info("job %s: its process (%s) is gone; queued again", job.id, job.worker)
-            if not self.queue.requeue(job.id, self.presence.id):
-                continue
-            if job.check_run_id is not None:
-                await self.reporter.requeued(
-                    job, "The process running this check stopped; it will run again."
-                )
-            self.intake.wake_workers()
+            await self.scheduler.take_over(job, self.presence.id, max_attempts=MAX_ATTEMPTS)
         for delivery in self.store.orphaned_deliveries(dead):
             if self.store.take_delivery(
                 delivery.delivery_id, delivery.received_by, self.presence.id
@@ -107,48 +89,44 @@ class Sweeper:
     async def sweep(self) -> None:
         alive, gone = self.presence.processes()
         await self._take_over(gone)
-        if self.pool is not None:
-            await self._own_jobs(self.pool)
+        if self.runs_jobs:
+            await self._own_jobs()
         if not self.presence.is_leader(alive):
             return
         for job in self.queue.cancelled_while_queued():
-            await self.intake.cancel(job)
+            await self.scheduler.cancel(job)
         for job in self.queue.without_check_run():
             if self._uninstalled(job.installation_id):
                 continue  # GitHub refuses its calls: retrying every sweep would be a storm
-            if await self.reporter.announce(job):
-                self.intake.wake_workers()
+            await self.scheduler.announce(job)
         for job in self.queue.unreported():
             if self._uninstalled(job.installation_id):
-                self.reporter.gone.add(job.installation_id)  # deliver gives up on it
-            await self.reporter.deliver(job)
+                self.scheduler.installation_gone(job.installation_id)  # reporting ends
+            await self.scheduler.deliver(job)
         self.store.forget_deliveries_before(time.time() - DELIVERY_MEMORY)
 
-    async def _own_jobs(self, pool: WorkerPool) -> None:
-        running = pool.running_ids()
+    async def _own_jobs(self) -> None:
+        running = self.scheduler.running_here()
         now = time.time()
         for job in self.queue.running_on(self.presence.id):
             if job.id not in running:
                 # Its worker task is gone without a word (it died after claiming).
-                await self._fail(
+                await self.scheduler.finish(
                     job,
-                    "Conveyor lost this run",
-                    "The worker running these tests stopped without a verdict. "
-                    "Re-run the check to try again.",
+                    CheckOutput(
+                        "failure",
+                        "Conveyor lost this run",
+                        "The worker running these tests stopped without a verdict. "
+                        "Re-run the check to try again.",
+                    ),
                 )
             elif job.started_at and now - job.started_at > self.job_timeout + 60:
-                pool.cancel(job.id)
+                self.scheduler.stop(job.id)
 
     def _uninstalled(self, installation_id: int) -> bool:
         """Known to GitHub's webhooks as uninstalled or suspended (it survives a restart)."""
         known = self.store.installation(installation_id)
         return known is not None and not known[1]
-
-    async def _fail(self, job: Job, title: str, summary: str) -> None:
-        if job.state == FINISHED:
-            return
-        finished = self.queue.finish(job.id, CheckOutput("failure", title, summary).to_json())
-        await self.reporter.deliver(finished)
 
 
 __all__ = ["QUEUED", "Sweeper"]

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from app.github.client import GitHubClient
-from app.intake import Intake, cancelled_output
 from app.queue import (
     DEFAULT_CHECKS,
     FINISHED,
@@ -27,6 +26,7 @@ from app.report.insight import Comparison, ReportContext
 from app.report.model import CheckOutput
 from app.report.summary import SuiteOutcome, build_output
 from app.reporter import Reporter
+from app.scheduler import Scheduler, cancelled_output
 from app.suite.checkout import CheckoutError, Deadline, Mirrors, borrow_objects_from
 from app.suite.plan import (
     CheckSpec,
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 SKIP_MARKERS = ("[skip ci]", "[ci skip]", "[skip conveyor]")
 GIT_OBJECTS = "/conveyor/git-objects"  # the mirror's objects, read-only, in the sandbox
 IDLE_POLL = 5.0  # a wake-up can be missed only by another process; poll now and then anyway
-RECORD_RETRY = 5.0  # seconds between tries to record a verdict the database refused
 WATCH_INTERVAL = 2.0  # how often running jobs are checked for a cancel from another process
 LOG_SHIP_INTERVAL = 1.0  # how stale the log on the details page may be
 LOG_CHUNK = 256 * 1024
@@ -81,24 +80,22 @@ class WorkerPool:
         *,
         gh: GitHubClient,
         queue: JobQueue,
+        scheduler: Scheduler,
         reporter: Reporter,
-        intake: Intake,
         runner: Runner | None,
         worker_id: str | None = None,
     ) -> None:
         self.settings = settings
         self.worker_id = worker_id  # this process, as the queue knows it
         self.gh = gh
-        self.queue = queue
+        self.queue = queue  # read, and the run's facts recorded; its state is the scheduler's
+        self.scheduler = scheduler
         self.reporter = reporter
-        self.intake = intake
         self.runner = runner
         self.mirrors = Mirrors(settings.data_dir / "mirrors")
         # Plans in a child process, bounded in time and memory, off the event loop.
         self.planner = Planner()
-        self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._running: dict[int, asyncio.Event] = {}
         self._planning: dict[tuple[int, str], asyncio.Lock] = {}
 
     def start(self) -> None:
@@ -120,9 +117,6 @@ class WorkerPool:
                 await task
         self.planner.close()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def _remove_leftovers(self) -> None:
         """Folders of finished runs that a killed process could not remove (a job the sweeper
         ended after its process died). A job still queued or running is left alone: another
@@ -138,18 +132,10 @@ class WorkerPool:
                     if job is None or job.state == FINISHED:
                         shutil.rmtree(entry, ignore_errors=True)
 
-    def cancel(self, job_id: int) -> None:
-        event = self._running.get(job_id)
-        if event is not None:
-            event.set()
-
-    def running_ids(self) -> frozenset[int]:
-        return frozenset(self._running)
-
     async def _listen(self) -> None:
         """Jobs announced by other processes (web processes, another machine's sweeper)."""
         async for _ in self.queue.ready_signals():
-            self.wake()
+            self.scheduler.ready.set()
 
     async def _watch(self) -> None:
         """Cancels asked for by other processes, and jobs taken over by one (this process
@@ -165,40 +151,41 @@ class WorkerPool:
                     self.queue.forget_logs(time.time() - self.settings.log_retention)
                 except Exception:
                     log.exception("cannot remove what ended runs left")
-            if not self._running:
+            running = self.scheduler.running_here()
+            if not running:
                 continue
             try:
-                for job_id in self.queue.cancel_requested(self._running):
-                    self.cancel(job_id)
+                for job_id in self.queue.cancel_requested(running):
+                    self.scheduler.stop(job_id)
                 mine = {job.id for job in self.queue.running_on(self.worker_id)}
-                for job_id in set(self._running) - mine:
+                for job_id in running - mine:
                     log.warning("job %s: taken over by another process; stopping here", job_id)
-                    self.cancel(job_id)
+                    self.scheduler.stop(job_id)
             except Exception:
                 log.exception("cannot check the running jobs")
 
     async def _loop(self) -> None:
+        ready = self.scheduler.ready
         while True:
-            job = self.queue.claim(self.worker_id)
-            if job is None:
-                self._wake.clear()
+            claimed = self.scheduler.claim(self.worker_id)
+            if claimed is None:
+                ready.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+                    await asyncio.wait_for(ready.wait(), IDLE_POLL)
                 continue
             # A job that finds others waiting wakes the next worker too.
-            self._wake.set()
+            ready.set()
+            job = claimed.job
             try:
-                await self.run(job)
+                await self.run(job, claimed.cancel)
             except asyncio.CancelledError:
                 # The service is stopping: the job runs again when it is back.
-                self.queue.requeue(job.id, self.worker_id, why=INTERRUPTED_STOPPED)
+                self.scheduler.stopped(job.id, self.worker_id, INTERRUPTED_STOPPED)
                 raise
             except Exception:
                 log.exception("job %s: worker failed", job.id)
 
-    async def run(self, job: Job) -> None:
-        cancel = asyncio.Event()
-        self._running[job.id] = cancel
+    async def run(self, job: Job, cancel: asyncio.Event) -> None:
         artifacts = self.settings.data_dir / "runs" / job.public_id
         workspace = self.settings.data_dir / "workspaces" / str(job.id)
         masker = Masker(self.settings.secrets)
@@ -250,10 +237,7 @@ class WorkerPool:
         # Failure messages and annotations come from the tests too: a secret they print (or
         # put in an assertion) is masked there as in the log.
         output = CheckOutput.from_json(_masked(output.to_json(), masker))
-        try:
-            await self._record(job, output)
-        finally:
-            self._running.pop(job.id, None)
+        await self.scheduler.finish(job, output, worker=self.worker_id)
 
     async def _ship_log(self, job: Job, run_log: RunLog, done: asyncio.Event) -> None:
         """Copy the log into the database as it grows: the details page is served by a web
@@ -281,41 +265,6 @@ class WorkerPool:
                     log.warning("job %s: log not copied to the database yet: %s", job.id, error)
             if done.is_set():
                 return
-
-    async def _record(self, job: Job, output: CheckOutput) -> None:
-        """Record the verdict, then post it.
-
-        When the database cannot take it (a full disk), the verdict is posted from memory so
-        that the check run does not stay in progress, and recording is tried again until it
-        works; meanwhile the job stays among the running ones, so the sweeper leaves it be.
-        """
-        posted = False
-        current = self.queue.get(job.id)
-        if self.worker_id is not None and current is not None and current.worker != self.worker_id:
-            log.warning("job %s: another process took it over; this verdict is dropped", job.id)
-            return
-        while True:
-            try:
-                finished = self.queue.finish(job.id, output.to_json())
-            except QueueWriteError as error:
-                if not posted:
-                    log.error("job %s: cannot record its verdict (%s); posting it", job.id, error)
-                    unrecorded = replace(
-                        job,
-                        state="finished",
-                        conclusion=output.conclusion,
-                        output=output.to_json(),
-                        finished_at=time.time(),
-                    )
-                    posted = await self.reporter.deliver(unrecorded)
-                await asyncio.sleep(RECORD_RETRY)
-                continue
-            if not posted:
-                await self.reporter.deliver(finished)
-            else:
-                with contextlib.suppress(QueueWriteError):
-                    self.queue.mark_reported(job.id)
-            return
 
     async def _execute(
         self,
@@ -537,14 +486,13 @@ class WorkerPool:
         have = {j.check_name for j in existing}
         missing = [name for name in wanted if name not in have]
         if job.check_name not in wanted and missing:
-            renamed = self.queue.rename(job.id, missing.pop(0))
+            renamed = self.scheduler.rename(job, missing.pop(0))
             await self.reporter.renamed(renamed)
         for name in missing:
-            await self.intake.enqueue(job.request(), name)
+            await self.scheduler.add(job.request(), name)
         for other in existing:
             if other.id != job.id and other.check_name not in wanted and other.state == QUEUED:
-                finished = self.queue.finish(other.id, _not_configured(other.check_name).to_json())
-                await self.reporter.deliver(finished)
+                await self.scheduler.finish(other, _not_configured(other.check_name))
 
 
 def _by_id(queue: JobQueue) -> Callable[[str], Job | None]:

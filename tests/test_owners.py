@@ -24,6 +24,7 @@ from app.metrics import Metrics
 from app.queue import FINISHED, JobQueue
 from app.reporter import Reporter
 from app.run_request import RunRequest
+from app.scheduler import Scheduler
 from app.store import Delivery, Store
 from tests.localgithub.helpers import WebhookReceiver, commit, new_worktree
 
@@ -54,9 +55,8 @@ class World:
             app_id=str(self.app.id),
             store=self.store,
             queue=self.queue,
-            reporter=Reporter(gh, self.queue, "http://127.0.0.1:1"),
-            wake_workers=lambda: None,
-            cancel_running=lambda _: None,
+            scheduler=Scheduler(self.queue, Reporter(gh, "http://127.0.0.1:1")),
+            gh=gh,
             allowed_owners=allowed,
         )
 

@@ -22,6 +22,7 @@ from app.queue import (
     JobQueue,
     omitted_marker,
 )
+from app.report.model import CheckOutput, Conclusion
 from app.run_request import RunRequest
 from app.store import Delivery, ProcessRecord, Store
 
@@ -75,8 +76,8 @@ def new_job(queue: JobQueue, req: RunRequest, check: str = CHECK) -> Job:
     return job
 
 
-def finish(queue: JobQueue, job: Job, conclusion: str = "success") -> Job:
-    return queue.finish(job.id, {"conclusion": conclusion, "title": "t", "summary": "s"})
+def finish(queue: JobQueue, job: Job, conclusion: Conclusion = "success") -> Job:
+    return queue.finish(job.id, CheckOutput(conclusion, "t", "s"))
 
 
 # -- enqueue -----------------------------------------------------------------------------------
@@ -350,12 +351,13 @@ def test_finish_records_the_verdict_until_it_is_reported(queue: JobQueue) -> Non
     job = new_job(queue, request())
     queue.set_check_run(job.id, 77)
     assert queue.claim() is not None
-    output = {"conclusion": "failure", "title": "1 test failed", "summary": "**0** passed"}
+    output = CheckOutput("failure", "1 test failed", "**0** passed")
     finished = queue.finish(job.id, output)
-    assert (finished.state, finished.conclusion, finished.output, finished.reported) == (
+    assert finished.output is not None
+    assert CheckOutput.from_json(finished.output) == output
+    assert (finished.state, finished.conclusion, finished.reported) == (
         FINISHED,
         "failure",
-        output,
         False,
     )
     assert finished.finished_at is not None
@@ -479,7 +481,8 @@ def test_state_survives_closing_and_reopening_the_store(open_db: Callable[[], Da
         assert [j.id for j in again.unreported()] == [done.id]
         restored = again.get(done.id)
         assert restored is not None
-        assert restored.output == {"conclusion": "failure", "title": "t", "summary": "s"}
+        assert restored.output is not None
+        assert CheckOutput.from_json(restored.output) == CheckOutput("failure", "t", "s")
         assert reopened.record_delivery("guid-1", "push", None, b"{}") is False
         assert reopened.installation(5) == ("octo", True, ["octo/a"])
         # Dedupe still holds after the restart, and ids keep growing.
@@ -762,7 +765,8 @@ def test_processes_are_recorded_seen_and_forgotten(store: Store) -> None:
 def test_conclusions_and_durations_for_the_metrics(queue: JobQueue) -> None:
     assert queue.conclusions() == {}
     assert queue.durations((1.0, 10.0)) == (0, 0.0, [0, 0])
-    for n, conclusion in enumerate(("success", "failure", "success")):
+    conclusions: tuple[Conclusion, ...] = ("success", "failure", "success")
+    for n, conclusion in enumerate(conclusions):
         job = new_job(queue, request(f"{n:040x}", lane=f"l{n}"))
         queue.set_check_run(job.id, n + 1)
         claimed = queue.claim()

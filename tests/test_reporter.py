@@ -1,4 +1,5 @@
-"""app/reporter.py against the local GitHub: which of GitHub's answers are final.
+"""app/reporter.py against the local GitHub: which of GitHub's answers are final, as the
+scheduler (app/scheduler.py) records them.
 
 A refused verdict (422) is replaced by a short one once; a check run or repository that is gone
 (404, 410) ends reporting; GitHub down (5xx) leaves the verdict for the sweeper; a refused or
@@ -6,6 +7,7 @@ impossible create ends the job. On both databases."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from app.queue import FINISHED, Job, JobQueue
 from app.report.model import Annotation, CheckOutput
 from app.reporter import Reporter
 from app.run_request import RunRequest
+from app.scheduler import Scheduler
 from app.store import Store
 from tests.localgithub.helpers import commit, new_worktree
 
@@ -43,6 +46,7 @@ class World:
     sha: str
     queue: JobQueue
     reporter: Reporter
+    scheduler: Scheduler
 
     def job(self, sha: str | None = None) -> Job:
         request = RunRequest(
@@ -62,15 +66,17 @@ class World:
     async def finished(self, output: CheckOutput = REPORT) -> Job:
         """A job whose check run exists and whose verdict is recorded, not yet posted."""
         job = self.job()
-        assert await self.reporter.announce(job)
-        return self.queue.finish(job.id, output.to_json())
+        assert await self.scheduler.announce(job)
+        return self.queue.finish(job.id, output)
 
     def patches(self) -> list[int]:
         return [c.status for c in self.github.calls if c.method == "PATCH"]
 
 
-@pytest.fixture
-async def world(tmp_path: Path, database_url: str | None) -> AsyncIterator[World]:
+@contextlib.asynccontextmanager
+async def github_world(tmp_path: Path, database_url: str | None) -> AsyncIterator[World]:
+    """A repository with one commit on the local GitHub, the app installed, a queue on the
+    database, and the reporter and scheduler the service would have."""
     github = LocalGitHub(tmp_path / "github")
     await github.start()
     assert github.url is not None
@@ -96,9 +102,16 @@ async def world(tmp_path: Path, database_url: str | None) -> AsyncIterator[World
             policy=RetryPolicy(attempts=1),
             sleep=no_wait,
         )
-        yield World(github, repo, installation, sha, queue, Reporter(gh, queue, PUBLIC))
+        reporter = Reporter(gh, PUBLIC)
+        yield World(github, repo, installation, sha, queue, reporter, Scheduler(queue, reporter))
     store.close()
     await github.stop()
+
+
+@pytest.fixture
+async def world(tmp_path: Path, database_url: str | None) -> AsyncIterator[World]:
+    async with github_world(tmp_path, database_url) as made:
+        yield made
 
 
 def reported(world: World, job: Job) -> bool:
@@ -109,7 +122,7 @@ def reported(world: World, job: Job) -> bool:
 
 async def test_a_verdict_github_accepts_is_posted_whole(world: World) -> None:
     job = await world.finished()
-    assert await world.reporter.deliver(job)
+    assert await world.scheduler.deliver(job)
     run = world.github.check_run(job.check_run_id or 0)
     assert (run.status, run.conclusion, run.output.title) == ("completed", "failure", REPORT.title)
     assert reported(world, job)
@@ -123,7 +136,7 @@ async def test_a_refused_verdict_is_replaced_by_a_short_one_once(
         "PATCH", PATCH_RUN, 422, body={"message": "Validation Failed", "errors": ["too big"]}
     )
     with caplog.at_level(logging.WARNING, logger="app.reporter"):
-        assert await world.reporter.deliver(job)
+        assert await world.scheduler.deliver(job)
 
     run = world.github.check_run(job.check_run_id or 0)
     assert (run.status, run.conclusion) == ("completed", "failure")  # the same verdict
@@ -148,7 +161,7 @@ async def test_a_refused_verdict_whose_short_one_fails_too_is_given_up(
     world.github.inject_fault("PATCH", PATCH_RUN, 422, body={"message": "Validation Failed"})
     world.github.inject_fault("PATCH", PATCH_RUN, 503)
     with caplog.at_level(logging.WARNING, logger="app.reporter"):
-        assert not await world.reporter.deliver(job)
+        assert not await world.scheduler.deliver(job)
     assert world.patches() == [422, 503]
     assert reported(world, job)
     [warning] = [r.getMessage() for r in caplog.records]
@@ -159,7 +172,7 @@ async def test_a_refused_verdict_whose_short_one_fails_too_is_given_up(
 async def test_a_check_run_that_is_gone_ends_reporting(world: World, status: int) -> None:
     job = await world.finished()
     world.github.inject_fault("PATCH", PATCH_RUN, status, body={"message": "Not Found"})
-    assert not await world.reporter.deliver(job)
+    assert not await world.scheduler.deliver(job)
     assert world.patches() == [status]
     assert reported(world, job)
     assert world.queue.unreported() == []
@@ -168,22 +181,22 @@ async def test_a_check_run_that_is_gone_ends_reporting(world: World, status: int
 async def test_github_down_leaves_the_verdict_for_the_sweeper(world: World) -> None:
     job = await world.finished()
     world.github.inject_fault("PATCH", PATCH_RUN, 502)
-    assert not await world.reporter.deliver(job)
+    assert not await world.scheduler.deliver(job)
     assert not reported(world, job)
     [again] = world.queue.unreported()
-    assert await world.reporter.deliver(again)
+    assert await world.scheduler.deliver(again)
     assert world.patches() == [502, 200]
     assert reported(world, job)
 
 
 async def test_a_check_run_gone_when_marked_in_progress_gets_no_verdict(world: World) -> None:
     job = world.job()
-    assert await world.reporter.announce(job)
+    assert await world.scheduler.announce(job)
     job = world.queue.get(job.id) or job
     world.github.inject_fault("PATCH", PATCH_RUN, 404, body={"message": "Not Found"})
     await world.reporter.started(job)
-    finished = world.queue.finish(job.id, REPORT.to_json())
-    assert not await world.reporter.deliver(finished)
+    finished = world.queue.finish(job.id, REPORT)
+    assert not await world.scheduler.deliver(finished)
     assert world.patches() == [404]  # nothing more was sent to it
     assert reported(world, job)
 
@@ -195,7 +208,7 @@ async def test_a_create_github_refuses_ends_the_job_unrun(
     job ends instead of being announced every sweep for ever."""
     job = world.job("f" * 40)
     with caplog.at_level(logging.WARNING, logger="app.reporter"):
-        assert not await world.reporter.announce(job)
+        assert not await world.scheduler.announce(job)
     [post] = [c for c in world.github.calls if c.method == "POST" and "check-runs" in c.path]
     assert post.status == 422
     ended = world.queue.get(job.id)
@@ -210,14 +223,14 @@ async def test_a_create_github_refuses_ends_the_job_unrun(
 async def test_a_create_for_a_repository_gone_ends_the_job(world: World) -> None:
     job = world.job()
     world.github.inject_fault("POST", r"/check-runs$", 404, body={"message": "Not Found"})
-    assert not await world.reporter.announce(job)
+    assert not await world.scheduler.announce(job)
     assert world.queue.without_check_run() == []
 
 
 async def test_a_create_while_github_is_down_is_tried_again(world: World) -> None:
     job = world.job()
     world.github.inject_fault("POST", r"/check-runs$", 500)
-    assert not await world.reporter.announce(job)
+    assert not await world.scheduler.announce(job)
     [again] = world.queue.without_check_run()
-    assert await world.reporter.announce(again)
+    assert await world.scheduler.announce(again)
     assert world.queue.without_check_run() == []

@@ -38,10 +38,12 @@ setTimeout(poll, 1000);
 def run_page(job: Job, data: bytes, size: int) -> str:
     """The page, with the log so far (`data`, `size` bytes of output: more when the log's cap
     dropped some); while the run goes on, it polls for more from there."""
-    output = job.output or {}
+    output = job.output
     state = job.conclusion or job.state
     shown = _window(data)
-    title = output.get("title") or ("Waiting for a worker" if job.state == QUEUED else "Running")
+    title = (
+        output.title if output else ("Waiting for a worker" if job.state == QUEUED else "Running")
+    )
     script = ""
     if job.state != FINISHED:
         script = (
@@ -65,8 +67,8 @@ def run_page(job: Job, data: bytes, size: int) -> str:
 <h1>{e(job.check_name)} · {e(job.repo_full_name)}</h1>
 <p>Commit <code>{job.head_sha}</code> · <span class="state {e(state)}">{e(state)}</span>
 · {e(job.reason)}</p>
-{attempts}<h2>{e(str(title))}</h2>
-<pre>{e(str(output.get("summary", "")))}</pre>
+{attempts}<h2>{e(title)}</h2>
+<pre>{e(output.summary if output else "")}</pre>
 <h2>Output</h2><p><a href="{e(job.public_id)}/log">raw log</a></p>
 <pre id="log">{e(shown)}</pre>
 {script}

@@ -60,7 +60,7 @@ class Job:
     cancel_reason: str | None
     check_run_id: int | None
     conclusion: str | None
-    output: dict[str, Any] | None
+    output: CheckOutput | None  # the verdict, once finished
     reported: bool
     attempts: int
     created_at: float
@@ -101,7 +101,9 @@ class Job:
         data["from_fork"] = bool(data["from_fork"])
         data["trusted"] = None if data.get("trusted") is None else bool(data["trusted"])
         data["reported"] = bool(data["reported"])
-        data["output"] = json.loads(data["output"]) if data["output"] else None
+        data["output"] = (
+            CheckOutput.from_json(json.loads(data["output"])) if data["output"] else None
+        )
         data["only_tests"] = tuple(json.loads(data["only_tests"])) if data["only_tests"] else ()
         return cls(**data)
 

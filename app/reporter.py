@@ -25,7 +25,7 @@ from gidgethub import BadRequest, GitHubException
 from app.github import checks
 from app.github.client import GitHubClient
 from app.queue import Job
-from app.report.model import CheckOutput, Conclusion
+from app.report.model import Conclusion
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class Reporter:
         if job.check_run_id in self.lost_runs:
             log.info("job %s: verdict not posted: its check run is gone", job.id)
             return "ended"
-        output = CheckOutput.from_json(job.output)
+        output = job.output
         completed_at = job.finished_at or time.time()
         try:
             await checks.complete(self.gh, self._ref(job), output, completed_at=completed_at)

@@ -160,7 +160,7 @@ class Scheduler:
                             current,
                             state=FINISHED,
                             conclusion=output.conclusion,
-                            output=output.to_json(),
+                            output=output,
                             finished_at=time.time(),
                         )
                         posted = await self.deliver(unrecorded)

@@ -295,7 +295,7 @@ async def test_jobs_queued_before_allowed_owners_was_set_are_stopped(world: Worl
     assert stopped is not None
     assert stopped.state == FINISHED
     assert stopped.output is not None
-    assert "ALLOWED_OWNERS" in stopped.output["summary"]
+    assert "ALLOWED_OWNERS" in stopped.output.summary
     # Its check run is left alone: the app is leaving the account.
     assert not [c for c in world.github.calls if c.path.startswith("/repos/mallory/")]
 

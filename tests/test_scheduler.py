@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from app.queue import FINISHED, QUEUED, RUNNING
-from app.report.model import CheckOutput
 from tests.test_reporter import REPORT, World, github_world
 
 
@@ -93,8 +92,8 @@ async def test_a_job_taken_over_on_its_last_attempt_fails(world: World) -> None:
     ended = world.queue.get(job.id)
     assert ended is not None
     assert (ended.state, ended.conclusion) == (FINISHED, "failure")
-    output = CheckOutput.from_json(ended.output or {})
-    assert output.title == "Conveyor stopped while running these tests, twice"
+    assert ended.output is not None
+    assert ended.output.title == "Conveyor stopped while running these tests, twice"
 
 
 async def test_an_uninstalled_installation_s_jobs_end_without_a_word_to_github(

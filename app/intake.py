@@ -105,7 +105,7 @@ class Intake:
                 reason=request.reason,
                 installation_id=request.installation_id,
                 rerun=True,
-                rerun_of=request.rerun_of,
+                rerun_external_id=request.rerun_external_id,
                 requested_action=request.requested_action,
                 only_tests=only,
             )
@@ -129,9 +129,9 @@ class Intake:
         return self.queue.expected_checks(repo_id)
 
     def _rerun_target(self, request: RunRequest) -> Job | None:
-        if not (request.rerun_of and request.rerun_of.isdigit()):
+        if not (request.rerun_external_id and request.rerun_external_id.isdigit()):
             return None
-        previous = self.queue.get(int(request.rerun_of))
+        previous = self.queue.get(int(request.rerun_external_id))
         return previous if previous is not None and previous.repo_id == request.repo_id else None
 
     async def comment_command(self, command: CommentCommand) -> None:

@@ -24,8 +24,9 @@ class RunRequest:
     from_fork: bool = False
     # Set when a person asked to run it again (check_suite/check_run rerequested, an action).
     rerun: bool = False
-    # The check run's external_id, when one of our runs is re-run: ties it to the old job.
-    rerun_of: str | None = None
+    # The check run's external_id (the id of the job it reported), when one of our runs is
+    # re-run: ties it to the old job (a job's own `rerun_of` is that job's id).
+    rerun_external_id: str | None = None
     requested_action: str | None = None
     commit_message: str | None = None
     # False when the event only announces a commit (check_suite requested, which may arrive

@@ -204,7 +204,7 @@ async def _check_run(event: sansio.Event, sink: Sink) -> None:
             (run.get("check_suite") or {}).get("head_branch"),
             run.get("pull_requests") or [],
             rerun=True,
-            rerun_of=run.get("external_id") or None,
+            rerun_external_id=run.get("external_id") or None,
             requested_action=(event.data.get("requested_action") or {}).get("identifier"),
         )
     )

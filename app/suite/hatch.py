@@ -12,7 +12,7 @@ from typing import Any
 
 from app.suite.dependencies import requirement_names
 from app.suite.project import Project, TestFiles, read_toml, table
-from app.suite.pytest_or_unittest import choose_runner
+from app.suite.pytest_or_unittest import choose_test_command
 from app.suite.recipe import (
     SUBSTITUTION,
     Recipe,
@@ -88,12 +88,12 @@ def _env_recipe(
         target = f".[{','.join(features)}]" if features else "."
         args += ["-e", target] if env.get("dev-mode", True) is not False else [target]
     if script is None:
-        runner = choose_runner(project, tests, frozenset(requirement_names(deps)))
+        test_command = choose_test_command(project, tests, frozenset(requirement_names(deps)))
         # `hatch test` turns pytest-randomly's random order off unless asked.
         flags = " -p no:randomly" if name == "hatch-test" else ""
-        test = [runner.command + flags]
-        args += ["pytest"] if runner.needs_pytest_install else []
-        where = f"hatch env `{name}` in {source}; {runner.description}"
+        test = [test_command.command + flags]
+        args += ["pytest"] if test_command.needs_pytest_install else []
+        where = f"hatch env `{name}` in {source}; {test_command.description}"
     else:
         try:
             test = _hatch_script(table(env, "scripts"), script, frozenset())

@@ -22,7 +22,7 @@ from app.suite.dependencies import (
 from app.suite.extras import extras_the_tests_import
 from app.suite.install_commands import poetry_install
 from app.suite.project import Project, TestFiles, literal_strings, setup_call_kwargs, table
-from app.suite.pytest_or_unittest import choose_runner
+from app.suite.pytest_or_unittest import choose_test_command
 from app.suite.recipe import Recipe, pip_install
 from app.suite.uv_lock import UV_LOCK, uv_sync
 from app.suite.workflows import ci_extras
@@ -52,8 +52,8 @@ def pip_recipe(project: Project, tests: TestFiles) -> Recipe:
     sources += [pdm] if pdm and not group else []
     sources += _tests_require_source(project)
     declared = frozenset().union(*(s.names for s in sources)) | (poetry.names if poetry else set())
-    runner = choose_runner(project, tests, declared)
-    pytest = ["pytest"] if runner.needs_pytest_install else []
+    test_command = choose_test_command(project, tests, declared)
+    pytest = ["pytest"] if test_command.needs_pytest_install else []
     phrases = [s.phrase for s in sources] + ([poetry.detected] if poetry else [])
     locked = [s for s in sources if s.uv is not None] if project.has(UV_LOCK) else []
     if locked:
@@ -68,8 +68,8 @@ def pip_recipe(project: Project, tests: TestFiles) -> Recipe:
         install = (*(poetry.install if poetry else ()), *((pip_install(args),) if args else ()))
     return Recipe(
         install=install,
-        test=(runner.command,),
-        detected=(*phrases, runner.description),
+        test=(test_command.command,),
+        detected=(*phrases, test_command.description),
         files=tuple(f for s in sources for f in s.files) + poetry_files(project),
         details=poetry.details if poetry else (),
     )

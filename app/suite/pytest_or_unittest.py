@@ -19,13 +19,15 @@ PYTEST = "python -m pytest"
 
 
 @dataclass(frozen=True)
-class Runner:
+class TestCommand:
     command: str
     description: str
     needs_pytest_install: bool
 
 
-def choose_runner(project: Project, tests: TestFiles, declared: AbstractSet[str]) -> Runner:
+def choose_test_command(
+    project: Project, tests: TestFiles, declared: AbstractSet[str]
+) -> TestCommand:
     """pytest when anything points at it, else unittest when the tests are TestCases."""
     configured = _pytest_configured(project)
     uses_pytest = "pytest" in declared or configured or tests.has_conftest or tests.pytest_style
@@ -39,8 +41,10 @@ def choose_runner(project: Project, tests: TestFiles, declared: AbstractSet[str]
             # The project's CI names what it collects (its package's doctests, say).
             target = " " + shlex.join(ci)
             declared_note += f" with `{shlex.join(ci)}` as the project's CI runs it"
-        return Runner(f"{PYTEST}{target}", f"pytest{declared_note}", "pytest" not in declared)
-    return Runner(_unittest_command(project.root, tests), "unittest (no sign of pytest)", False)
+        return TestCommand(f"{PYTEST}{target}", f"pytest{declared_note}", "pytest" not in declared)
+    return TestCommand(
+        _unittest_command(project.root, tests), "unittest (no sign of pytest)", False
+    )
 
 
 def _pytest_configured(project: Project) -> bool:

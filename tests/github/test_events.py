@@ -153,7 +153,7 @@ EXPECTED: dict[str, Expected] = {
             head_branch="master",
             pull_number=None,
             rerun=True,
-            rerun_of=None,
+            rerun_external_id=None,
             requested_action=None,
         )
     ],
@@ -170,7 +170,7 @@ EXPECTED: dict[str, Expected] = {
             head_branch="miniak/event-process-id",
             pull_number=26764,
             rerun=True,
-            rerun_of=None,
+            rerun_external_id=None,
             requested_action="lgtm|26764",
         )
     ],
@@ -284,7 +284,7 @@ async def test_a_rerequested_run_carries_its_external_id() -> None:
     data = load("check_run.rerequested.json")
     data["check_run"]["external_id"] = "314"
     [request] = (await dispatch("check_run", data)).runs
-    assert request.rerun_of == "314"
+    assert request.rerun_external_id == "314"
     assert request.rerun is True
 
 

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     Frame = tuple[str, int]
     Place = dict[str, Any]
 
-_reporter: Reporter | None = None
+_reporter: ResultsWriter | None = None
 
 
 # -- hooks: thin, and never raising ------------------------------------------------------------
@@ -88,7 +88,7 @@ def pytest_configure(config: Config) -> None:
                 # the ones to re-run.
                 return
             os.environ[RUNNING] = "1"
-        reporter = Reporter(config)
+        reporter = ResultsWriter(config)
         try:
             config.pluginmanager.register(reporter, PLUGIN_NAME)
         except Exception:
@@ -115,7 +115,7 @@ def is_worker(config: Config) -> bool:
     return hasattr(config, "workerinput") or hasattr(config, "slaveinput")
 
 
-class Reporter:
+class ResultsWriter:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.started = time.time()

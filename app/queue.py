@@ -77,6 +77,8 @@ class Job:
     trusted: bool | None = None
     # Why the attempt before the current one ended without a verdict (see `earlier_attempts`).
     interrupted: str | None = None
+    # The commit whose job replaced this one (cancel_reason says so in words).
+    superseded_by: str | None = None
 
     @property
     def earlier_attempts(self) -> str | None:
@@ -161,13 +163,17 @@ class JobQueue:
             # Every event of a push may arrive at a different web process at the same moment.
             self.db.lock(request.repo_id)
             existing = self.db.execute(
-                "SELECT state, cancel_reason FROM jobs WHERE repo_id = ? AND head_sha = ?"
+                "SELECT state, cancel_reason, superseded_by FROM jobs WHERE repo_id = ?"
+                " AND head_sha = ?"
                 " AND check_name = ? ORDER BY id DESC LIMIT 1",
                 (request.repo_id, request.head_sha, check_name),
             ).fetchone()
             if existing is not None:
                 active = existing["state"] != FINISHED
-                superseded = (existing["cancel_reason"] or "").startswith("superseded")
+                # (A row from before the superseded_by column says it only in words.)
+                superseded = existing["superseded_by"] is not None or (
+                    existing["cancel_reason"] or ""
+                ).startswith("superseded")
                 # The other events of the same push must not run a commit twice; a late
                 # announcement of an old commit must not bring it back over a newer one; a
                 # branch moved back to a commit that was superseded (a force-push) runs it again.
@@ -215,7 +221,9 @@ class JobQueue:
                     (request.lane, check_name, request.head_sha, FINISHED),
                 ).fetchall()
             for row in older:
-                self.request_cancel(row["id"], f"superseded by {request.head_sha}")
+                self.request_cancel(
+                    row["id"], f"superseded by {request.head_sha}", superseded_by=request.head_sha
+                )
         job = self.get(job_id)
         assert job is not None
         return Enqueued(job, tuple(j for j in map(self.get, (r["id"] for r in older)) if j))
@@ -261,10 +269,13 @@ class JobQueue:
         assert job is not None
         return job
 
-    def request_cancel(self, job_id: int, reason: str) -> None:
+    def request_cancel(self, job_id: int, reason: str, *, superseded_by: str | None = None) -> None:
+        """Ask for the job to stop, with why; the first reason given stays, and with it
+        whether a newer commit replaced the job (`superseded_by`)."""
         self.db.execute(
-            "UPDATE jobs SET cancel_reason = COALESCE(cancel_reason, ?) WHERE id = ?",
-            (reason, job_id),
+            "UPDATE jobs SET cancel_reason = COALESCE(cancel_reason, ?), superseded_by ="
+            " CASE WHEN cancel_reason IS NULL THEN ? ELSE superseded_by END WHERE id = ?",
+            (reason, superseded_by, job_id),
         )
 
     def finish(self, job_id: int, output: CheckOutput) -> Job:

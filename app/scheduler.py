@@ -252,13 +252,12 @@ class Scheduler:
 
 
 def cancelled_output(job: Job) -> CheckOutput:
-    reason = job.cancel_reason or "cancelled"
-    if reason.startswith("superseded by "):
-        sha = reason.removeprefix("superseded by ")
+    if job.superseded_by is not None:
+        sha = job.superseded_by
         return CheckOutput(
             "cancelled",
             f"Superseded by {sha[:7]}",
             f"A newer commit, `{sha}`, was pushed to the same "
             f"{'pull request' if job.pull_number else 'branch'}; Conveyor tests that one instead.",
         )
-    return CheckOutput("cancelled", "Cancelled", reason)
+    return CheckOutput("cancelled", "Cancelled", job.cancel_reason or "cancelled")

@@ -210,7 +210,7 @@ def test_a_newer_sha_supersedes_queued_and_running_jobs_of_the_lane(queue: JobQu
     queued = new_job(queue, request(SHA_B))  # supersedes SHA_A
     after_b = queue.get(running.id)
     assert after_b is not None
-    assert after_b.cancel_reason == f"superseded by {SHA_B}"
+    assert (after_b.cancel_reason, after_b.superseded_by) == (f"superseded by {SHA_B}", SHA_B)
     newest = queue.enqueue(request(SHA_C), CHECK)
     assert newest.job is not None
     assert newest.job.head_sha == SHA_C
@@ -224,6 +224,7 @@ def test_a_newer_sha_supersedes_queued_and_running_jobs_of_the_lane(queue: JobQu
     assert still_running is not None
     assert still_running.state == RUNNING
     assert still_running.cancel_reason == f"superseded by {SHA_B}"
+    assert still_running.superseded_by == SHA_B  # the first reason stays, with its commit
     # and the store agrees with what was returned
     stored = queue.get(queued.id)
     assert stored is not None

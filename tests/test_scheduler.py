@@ -42,6 +42,22 @@ async def test_a_newer_commit_cancels_the_queued_one_and_github_is_told(world: W
     assert (run.conclusion, run.output.title) == ("cancelled", "Superseded by bbbbbbb")
 
 
+async def test_a_job_cancelled_for_another_reason_first_is_not_called_superseded(
+    world: World,
+) -> None:
+    job = world.job()
+    assert await world.scheduler.announce(job)
+    world.queue.request_cancel(job.id, "stopped by hand")
+    world.queue.request_cancel(job.id, "superseded by " + "c" * 40, superseded_by="c" * 40)
+    current = world.queue.get(job.id)
+    assert current is not None
+    await world.scheduler.cancel(current)
+    ended = world.queue.get(job.id)
+    assert ended is not None
+    assert ended.output is not None
+    assert (ended.output.title, ended.output.summary) == ("Cancelled", "stopped by hand")
+
+
 async def test_a_running_job_is_stopped_by_its_worker_not_finished_here(world: World) -> None:
     job = world.job()
     assert await world.scheduler.announce(job)

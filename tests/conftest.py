@@ -47,9 +47,17 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
 BACKENDS = ("sqlite", "postgresql")
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that uses the database runs on each backend, unless its module names the ones that
+    matter to it (`DATABASES = ("sqlite",)`: what it tests happens outside the database)."""
+    if "database_url" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "DATABASES", BACKENDS)
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest) -> str | None:
-    """Run the test on each backend: None means SQLite in the data folder, else PostgreSQL."""
+    """None means SQLite in the data folder, else PostgreSQL (see pytest_generate_tests)."""
     if request.param == "sqlite":
         return None
     url: str = request.getfixturevalue("postgres_url")

@@ -24,6 +24,11 @@ import pytest
 from app.localgithub import CheckRun, LocalGitHub
 from tests.e2e.harness import PASSING, Harness, git, watched
 
+# The database plays no part in what a payload or a test suite can do to the service and the
+# machine: SQLite only (the flow on PostgreSQL is in test_check_runs, test_recovery, test_reports
+# and test_scale).
+DATABASES = ("sqlite",)
+
 CONFIG = '[tool.conveyor.checks.tests]\ninstall = ["pip install pytest"]\nrun = ["pytest"]\n'
 
 # The events the service handles, each with an action it acts on (never "deleted" or

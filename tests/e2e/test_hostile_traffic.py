@@ -19,6 +19,10 @@ import pytest
 from app.localgithub import LocalGitHub
 from tests.e2e.harness import PASSING, Harness, ServiceProcess, watched
 
+# The database plays no part in the HTTP layer under hostile traffic: SQLite only (the flow on
+# PostgreSQL is in test_check_runs, test_recovery, test_reports and test_scale).
+DATABASES = ("sqlite",)
+
 # The usual default soft limit, and a hard limit the test can exceed: started under these, the
 # service raises its soft limit to 1,200. 1,100 idle connections took all of the 1,024 it had
 # before (with the files it has open anyway): the push was lost, the log filled with tracebacks.

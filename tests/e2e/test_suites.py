@@ -17,6 +17,10 @@ import pytest
 from app.localgithub import CheckRun
 from tests.e2e.harness import Harness
 
+# The database plays no part in what runs in the sandbox and what it reports: SQLite only (the flow
+# on PostgreSQL is in test_check_runs, test_recovery, test_reports and test_scale).
+DATABASES = ("sqlite",)
+
 PYPROJECT_WITH_TEST_EXTRA = """\
 [project]
 name = "sample"

@@ -17,9 +17,10 @@ def pre_commit_check() -> CheckSpec:
         python="",
         # Hooks are fetched while installing, so the run itself needs no network. The wrapper
         # (app/suite/in_sandbox/conveyor_pre_commit.py) is pre-commit, except that hooks whose
-        # repository cannot be fetched are left out and named, and the others still run.
+        # repository cannot be fetched are left out and named, and the others still run; its
+        # install puts it in place of the environment's `pre-commit`, which the test step runs.
         install=(f"{PIP_INSTALL} pre-commit", f"{WRAPPER} install-hooks"),
-        test=(f"{WRAPPER} run --all-files --show-diff-on-failure",),
+        test=("pre-commit run --all-files --show-diff-on-failure",),
         # The environment (hooks included, in PRE_COMMIT_HOME) is kept while this file is the
         # same, as pre-commit.ci keys its cache.
         dependency_files=(PRE_COMMIT_CONFIG,),

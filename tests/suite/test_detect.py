@@ -90,7 +90,7 @@ def test_pre_commit_is_a_second_check(tmp_path: Path) -> None:
         name="pre-commit",
         python="",
         install=("python -m pip install pre-commit", f"{WRAPPER} install-hooks"),
-        test=(f"{WRAPPER} run --all-files --show-diff-on-failure",),
+        test=("pre-commit run --all-files --show-diff-on-failure",),
         dependency_files=(".pre-commit-config.yaml",),
         explanation=(
             "Detected: `.pre-commit-config.yaml`; runs every hook on every file "

@@ -88,6 +88,9 @@ async def test_hooks_that_cannot_be_fetched_are_named_and_the_others_still_run(
         "1 of 2 hooks failed: no-todo"
     ), log
     assert "its-hook" in log  # named among those not run
+    # What the check says ran is what a person types; the wrapper is behind it.
+    assert "\n$ pre-commit run --all-files --show-diff-on-failure\n" in log, log
+    assert "Test commands: `pre-commit run --all-files --show-diff-on-failure`" in output.summary
     (found,) = output.annotations
     assert (found.path, found.start_line, found.title) == ("pkg/code.py", 1, "pre-commit: no-todo")
     # The meta hook that reads the config still ran; the one that needs every repository did not.

@@ -8,6 +8,10 @@ store with what was left out, and the environment is marked incomplete (`CONVEYO
 so that it serves this run and the next run tries again. A repository that was fetched but whose
 hooks could not be installed fails the install, as pre-commit itself would.
 
+The install also puts this wrapper in place of the environment's `pre-commit` command, so that
+the test step runs, and the check shows, `pre-commit run ...` as a person would type it; any other
+subcommand goes to pre-commit itself.
+
 `python conveyor_pre_commit.py run ARGS` (test step, network off) is `pre-commit run ARGS`; when
 hooks were left out it says so first, in the line app/report/tools/precommit.py reads for the
 check's title ("conveyor: pre-commit hooks could not be fetched: github.com unreachable"), runs
@@ -44,11 +48,25 @@ SAID = "conveyor: pre-commit hooks could not be fetched:"
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["install-hooks"]:
+        in_place()
         return install_hooks(Path(os.environ["PRE_COMMIT_HOME"]))
     if argv[:1] == ["run"]:
         return run(Path(os.environ["PRE_COMMIT_HOME"]), argv[1:])
-    print("usage: conveyor_pre_commit.py install-hooks | run [pre-commit run options]")
-    return 2
+    return pre_commit(*argv).returncode
+
+
+def in_place() -> None:
+    """The environment's `pre-commit` command runs this wrapper (pre-commit itself is run as
+    `python -m pre_commit`, so it is still there behind it)."""
+    command = Path(sys.executable).parent / "pre-commit"
+    command.unlink(missing_ok=True)
+    command.write_text(
+        "#!/bin/sh\n"
+        "# Conveyor's pre-commit: hooks whose repositories cannot be fetched are left out and\n"
+        "# named, the others still run (app/suite/in_sandbox/conveyor_pre_commit.py).\n"
+        f'exec "{sys.executable}" "$CONVEYOR_HELPERS/conveyor_pre_commit.py" "$@"\n'
+    )
+    command.chmod(0o755)
 
 
 def pre_commit(*arguments: str, capture: bool = False) -> subprocess.CompletedProcess[str]:

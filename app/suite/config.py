@@ -573,7 +573,7 @@ def _find_key(lines: Sequence[str], start: int, key: str) -> int | None:
 
 def _load_yaml(root: Path, text: str) -> Plan:
     try:
-        _yaml_shape(text)
+        yaml_shape(text, YAML_FILE)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -602,7 +602,7 @@ _OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def _yaml_shape(text: str) -> None:
+def yaml_shape(text: str, name: str) -> None:
     """Refuse a YAML document nested deeper than MAX_DEPTH, with more than MAX_ALIASES aliases,
     or more than MAX_VALUES values once its aliases are expanded, from the parser's events: no
     tree is built and nothing recurses, so the check itself is bounded by the text's size."""
@@ -615,7 +615,7 @@ def _yaml_shape(text: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 raise ConfigError(
-                    YAML_FILE, line, f"is nested too deeply here: more than {MAX_DEPTH} levels."
+                    name, line, f"is nested too deeply here: more than {MAX_DEPTH} levels."
                 )
             opened.append((event.anchor, values))
             values += 1
@@ -632,7 +632,7 @@ def _yaml_shape(text: str) -> None:
             aliases += 1
             if aliases > MAX_ALIASES:
                 raise ConfigError(
-                    YAML_FILE,
+                    name,
                     line,
                     f"has more than {MAX_ALIASES} aliases (`*name`); Conveyor reads at most "
                     f"{MAX_ALIASES}. Is it a YAML alias bomb?",
@@ -640,7 +640,7 @@ def _yaml_shape(text: str) -> None:
             values += sizes.get(str(event.anchor), 1)
         if values > MAX_VALUES:
             raise ConfigError(
-                YAML_FILE,
+                name,
                 line,
                 f"stands for more than {MAX_VALUES} values once its aliases are expanded; "
                 "Conveyor reads at most that many. Is it a YAML alias bomb?",

@@ -77,7 +77,7 @@ def detect(root: Path, python: str | None = None) -> Plan:
     else:
         notes.append(_no_tests_note(pytest_config))
     if project.has(PRE_COMMIT_CONFIG):
-        checks.append(pre_commit_check())
+        checks.append(pre_commit_check(root))
     # Every check's summary says why the plan is what it is (a pre-commit check alone, say).
     checks = [replace(c, explanation=(*c.explanation, *notes)) for c in checks]
     return Plan(checks=tuple(checks), origin="detected", notes=tuple(notes))

@@ -3,15 +3,35 @@ every hook on every file, as pre-commit.ci runs them."""
 
 from __future__ import annotations
 
-from app.suite.plan import CheckSpec
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.suite.config import yaml_shape
+from app.suite.plan import CheckSpec, ConfigError
 from app.suite.recipe import PIP_INSTALL
+from app.suite.repository_files import CONFIG_LIMIT, UnreadableFile, read_text
 
 PRE_COMMIT_CHECK = "pre-commit"
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+# A hook id as SKIP can carry it (a comma would split it).
+_ID = r"[A-Za-z0-9_.:/+-]{1,100}"
 WRAPPER = 'python "$CONVEYOR_HELPERS/conveyor_pre_commit.py"'
 
 
-def pre_commit_check() -> CheckSpec:
+def pre_commit_check(root: Path) -> CheckSpec:
+    skipped = ci_skip(root)
+    said = (
+        (
+            "As on pre-commit.ci, the hooks its `ci: skip` names do not run: "
+            + ", ".join(f"`{hook}`" for hook in skipped)
+            + ".",
+        )
+        if skipped
+        else ()
+    )
     return CheckSpec(
         name=PRE_COMMIT_CHECK,
         python="",
@@ -21,12 +41,34 @@ def pre_commit_check() -> CheckSpec:
         # install puts it in place of the environment's `pre-commit`, which the test step runs.
         install=(f"{PIP_INSTALL} pre-commit", f"{WRAPPER} install-hooks"),
         test=("pre-commit run --all-files --show-diff-on-failure",),
+        # pre-commit's own way to leave hooks out.
+        env=(("SKIP", ",".join(skipped)),) if skipped else (),
         # The environment (hooks included, in PRE_COMMIT_HOME) is kept while this file is the
         # same, as pre-commit.ci keys its cache.
         dependency_files=(PRE_COMMIT_CONFIG,),
         explanation=(
             f"Detected: `{PRE_COMMIT_CONFIG}`; runs every hook on every file "
             "(`pre-commit run --all-files`).",
+            *said,
             "To change it, edit the hooks there, or add `[tool.conveyor.checks]` — see README.",
         ),
     )
+
+
+def ci_skip(root: Path) -> tuple[str, ...]:
+    """The hook ids the config's `ci: skip` names: pre-commit.ci does not run them (a hook that
+    needs the network, or one meant for a person's commits, like `no-commit-to-branch`). An
+    unreadable or hostile file names none: pre-commit itself says what is wrong with it."""
+    try:
+        text = read_text(root, PRE_COMMIT_CONFIG, limit=CONFIG_LIMIT)
+        if text is None:
+            return ()
+        yaml_shape(text, PRE_COMMIT_CONFIG)
+        data: Any = yaml.safe_load(text)
+    except (UnreadableFile, ConfigError, yaml.YAMLError, ValueError, RecursionError):
+        return ()
+    ci = data.get("ci") if isinstance(data, dict) else None
+    skip = ci.get("skip") if isinstance(ci, dict) else None
+    if not isinstance(skip, list):
+        return ()
+    return tuple(dict.fromkeys(h for h in skip if isinstance(h, str) and re.fullmatch(_ID, h)))

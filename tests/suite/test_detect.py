@@ -310,3 +310,21 @@ def test_the_no_tests_note_reaches_the_pre_commit_check(tmp_path: Path) -> None:
     (pre_commit,) = plan.checks
     assert pre_commit.explanation[-1] == plan.notes[0]
     assert plan.notes[0].startswith("No tests found: no `test_*.py` or `*_test.py` files under")
+
+
+@pytest.mark.parametrize(
+    ("config", "skipped"),
+    [
+        ("ci:\n  skip: [no-commit-to-branch, mypy]\nrepos: []\n", ("no-commit-to-branch", "mypy")),
+        ("ci:\n  autoupdate_schedule: monthly\nrepos: []\n", ()),
+        ('ci:\n  skip: ["a,b", c]\n', ("c",)),  # a comma would make two ids of one
+        ("a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nci: {skip: *b}\n" * 40, ()),  # hostile
+        ("repos: [\n", ()),  # pre-commit says what is wrong with it
+    ],
+)
+def test_the_pre_commit_check_skips_what_pre_commit_ci_skips(
+    tmp_path: Path, config: str, skipped: tuple[str, ...]
+) -> None:
+    write(tmp_path, {".pre-commit-config.yaml": config})
+    (check,) = detect(tmp_path).checks
+    assert check.env == ((("SKIP", ",".join(skipped)),) if skipped else ())

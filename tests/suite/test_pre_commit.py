@@ -58,13 +58,16 @@ class Project:
         self.root = root
         self.world = World(root, make_runner(root))
 
-    async def check(self, config: str, code: str) -> tuple[CheckOutput, str]:
+    async def check(self, config: str, code: str, ci: str = "") -> tuple[CheckOutput, str]:
         files = {
-            ".pre-commit-config.yaml": "repos:\n" + config,
+            ".pre-commit-config.yaml": ci + "repos:\n" + config,
             "hooks/no_todo.py": NO_TODO,
             "pkg/code.py": code,
         }
-        outcome, log = await self.world.run(pre_commit_check(), files=files)
+        plan = self.root / "plan"
+        plan.mkdir(exist_ok=True)
+        (plan / ".pre-commit-config.yaml").write_text(files[".pre-commit-config.yaml"])
+        outcome, log = await self.world.run(pre_commit_check(plan), files=files)
         return build_output(outcome), log
 
     def kept_environments(self) -> list[Path]:
@@ -130,3 +133,15 @@ async def test_a_config_of_unreachable_hooks_alone_says_just_that(project: Proje
         "failure",
         "pre-commit hooks could not be fetched: hooks.unreachable.invalid unreachable",
     ), log
+
+
+async def test_the_hooks_pre_commit_ci_skips_do_not_run(project: Project) -> None:
+    # toolz's config: `ci: skip: [no-commit-to-branch]`; pre-commit.ci never runs those.
+    output, log = await project.check(LOCAL, "y = 2  # TODO\n", ci="ci:\n  skip: [no-todo]\n")
+
+    assert (output.conclusion, output.title) == ("success", "Passed"), log
+    assert "no todo" in log, log
+    assert "Skipped" in log, log
+    assert "As on pre-commit.ci, the hooks its `ci: skip` names do not run: `no-todo`." in (
+        output.summary
+    )

@@ -4,8 +4,11 @@ a hook repository whose host cannot be reached is named in the title without sto
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +148,58 @@ async def test_the_hooks_pre_commit_ci_skips_do_not_run(project: Project) -> Non
     assert "As on pre-commit.ci, the hooks its `ci: skip` names do not run: `no-todo`." in (
         output.summary
     )
+
+
+UV_PROJECT = {
+    "pyproject.toml": """\
+[project]
+name = "lib"
+version = "1"
+requires-python = ">=3.9"
+
+[dependency-groups]
+dev = ["iniconfig"]
+""",
+    # typer's shape: its ruff and mypy hooks are `uv run …` with language: unsupported.
+    ".pre-commit-config.yaml": """\
+repos:
+  - repo: local
+    hooks:
+      - id: uses-the-project
+        name: uses the project's environment
+        entry: uv run python -c "import iniconfig; print('found', iniconfig.__name__)"
+        language: unsupported
+        pass_filenames: false
+        always_run: true
+""",
+}
+
+
+async def test_local_hooks_that_uv_run_get_the_project_s_locked_environment(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    for name, text in UV_PROJECT.items():
+        (plan / name).write_text(text)
+    locked = await asyncio.to_thread(
+        subprocess.run,
+        [str(Path(sys.executable).with_name("uv")), "lock", "--quiet"],
+        cwd=plan,
+        env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert locked.returncode == 0, locked.stderr
+    files = {**UV_PROJECT, "uv.lock": (plan / "uv.lock").read_text()}
+    check = pre_commit_check(plan)
+    assert check.dependency_files == (".pre-commit-config.yaml", "pyproject.toml", "uv.lock")
+    world = World(tmp_path, make_runner(tmp_path))
+
+    outcome, log = await world.run(check, files=files)
+
+    output = build_output(outcome)
+    assert (output.conclusion, output.title) == ("success", "Passed"), log
+    assert "syncing the project's environment from uv.lock" in log
+    assert "uses the project's environment" in log

@@ -8,6 +8,10 @@ store with what was left out, and the environment is marked incomplete (`CONVEYO
 so that it serves this run and the next run tries again. A repository that was fetched but whose
 hooks could not be installed fails the install, as pre-commit itself would.
 
+Local hooks that run `uv run …` (typer's, FastAPI's ruff and mypy) need the project's own
+environment, which a person's machine has: with a uv.lock, the install syncs it (`uv sync
+--frozen`) beside pre-commit's, and the hooks' uv finds it there, offline and frozen.
+
 The install also puts this wrapper in place of the environment's `pre-commit` command, so that
 the test step runs, and the check shows, `pre-commit run ...` as a person would type it; any other
 subcommand goes to pre-commit itself.
@@ -34,6 +38,7 @@ from urllib.parse import urlsplit
 import yaml
 
 CONFIG = ".pre-commit-config.yaml"
+UV_LOCK = "uv.lock"
 # check-hooks-apply reads every hook's manifest, which is in the repositories not fetched.
 NEEDS_EVERY_REPOSITORY = ("check-hooks-apply",)
 # What git (and ssh) print when the host cannot be reached, as opposed to a repository or revision
@@ -47,12 +52,63 @@ SAID = "conveyor: pre-commit hooks could not be fetched:"
 
 
 def main(argv: list[str]) -> int:
+    uses_uv = runs_uv() and os.path.isfile(UV_LOCK)
+    if uses_uv:
+        os.environ.update(uv_project_settings(offline=argv[:1] != ["install-hooks"]))
     if argv[:1] == ["install-hooks"]:
         in_place()
+        if uses_uv:
+            sync_project()
         return install_hooks(Path(os.environ["PRE_COMMIT_HOME"]))
     if argv[:1] == ["run"]:
         return run(Path(os.environ["PRE_COMMIT_HOME"]), argv[1:])
     return pre_commit(*argv).returncode
+
+
+def runs_uv() -> bool:
+    """Whether a local hook's entry is `uv run …`."""
+    try:
+        with open(CONFIG, encoding="utf-8") as file:
+            config = yaml.safe_load(file)
+        repos = [r for r in config["repos"] if isinstance(r, dict) and r.get("repo") == "local"]
+    except Exception:  # pre-commit says what is wrong with the config
+        return False
+    return any(
+        str(hook.get("entry", "")).split()[:2] == ["uv", "run"]
+        for repo in repos
+        for hook in repo.get("hooks") or ()
+        if isinstance(hook, dict)
+    )
+
+
+def uv_project_settings(*, offline: bool) -> dict[str, str]:
+    """Where the project's environment is (beside pre-commit's, cached with it), on this
+    Python, never downloading one; in the test step, offline and as locked."""
+    settings = {
+        "UV_PROJECT_ENVIRONMENT": str(Path(os.environ["VIRTUAL_ENV"]).parent / "uv-project"),
+        "UV_PYTHON": sys.executable,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_SYSTEM_CERTS": "1",
+    }
+    if offline:
+        settings.update(UV_OFFLINE="1", UV_FROZEN="1")
+    return settings
+
+
+def sync_project() -> None:
+    """uv, and the project's locked environment for the hooks that `uv run`. When it cannot be
+    made, those hooks fail saying why, and the environment is not kept (the next run tries
+    again)."""
+    steps = (
+        [sys.executable, "-m", "pip", "install", "-q", "uv"],
+        [str(Path(sys.executable).with_name("uv")), "sync", "--frozen"],
+    )
+    print("conveyor: local hooks run `uv run`: syncing the project's environment from uv.lock")
+    for step in steps:
+        if subprocess.run(step).returncode != 0:
+            print("conveyor: the project's environment could not be made (above)")
+            Path(os.environ["CONVEYOR_INCOMPLETE"]).write_text("uv sync failed\n")
+            return
 
 
 def in_place() -> None:

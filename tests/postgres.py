@@ -231,6 +231,9 @@ class PostgresServer:
         if self.reaper is not None:
             self.reaper.kill()
             self.reaper.wait()
+            # Our end of the pipe whose EOF it waited for (the kill already made it moot).
+            if self.reaper.stdin is not None:
+                self.reaper.stdin.close()
         if not (self.data_dir / "postmaster.pid").exists():
             return
         # fast: disconnects clients (a leaked connection must not hang the session) and checkpoints

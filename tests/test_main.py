@@ -137,21 +137,22 @@ def test_listening_is_said_once_the_port_is_taken_and_answers(pem: str, tmp_path
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = settings(pem, tmp_path, HOST="127.0.0.1", PORT=str(port), WORKERS="1")
-    process = subprocess.Popen(
+    # The `with` closes the pipe to its stdout when the test ends.
+    with subprocess.Popen(
         [sys.executable, "-m", "app"],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"], **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith(f"Conveyor serve listening on http://127.0.0.1:{port} "), line
-        # Said after the site started: the port answers now, not some time later.
-        with socket.create_connection(("127.0.0.1", port), timeout=5):
-            pass
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert line.startswith(f"Conveyor serve listening on http://127.0.0.1:{port} "), line
+            # Said after the site started: the port answers now, not some time later.
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

@@ -55,7 +55,8 @@ def test_skip_locked_passes_over_a_row_another_connection_holds(postgres_url: st
 
 def test_a_server_outlives_no_test_session_even_one_killed_with_sigkill() -> None:
     root = Path(tempfile.mkdtemp(prefix="conveyor-pg-"))  # the server's user must reach it
-    session = subprocess.Popen(
+    # Leaving the `with` waits for it and closes the pipe from its stdout.
+    with subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -70,14 +71,12 @@ def test_a_server_outlives_no_test_session_even_one_killed_with_sigkill() -> Non
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert session.stdout is not None
-    port_text, bin_dir = session.stdout.readline().split()
-    port = int(port_text)
-    psycopg.connect(f"postgresql://conveyor@127.0.0.1:{port}/postgres").close()
-
-    session.kill()  # no atexit, no fixture teardown
-    session.wait()
+    ) as session:
+        assert session.stdout is not None
+        port_text, bin_dir = session.stdout.readline().split()
+        port = int(port_text)
+        psycopg.connect(f"postgresql://conveyor@127.0.0.1:{port}/postgres").close()
+        session.kill()  # no atexit, no fixture teardown
 
     try:
         deadline = time.monotonic() + 30

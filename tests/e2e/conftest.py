@@ -9,6 +9,15 @@ from app.localgithub import LocalGitHub
 from tests.e2e.harness import Harness, watched
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is end to end, so `-m e2e` (or `-m "not e2e"`) selects this tier
+    without each module having to say so."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture
 async def harness(
     github: LocalGitHub, tmp_path: Path, database_url: str | None

@@ -90,12 +90,26 @@ class Planner:
             self._spare = asyncio.ensure_future(self._start())
 
     def close(self) -> None:
+        """Kill the spare without waiting for it to be gone. If its transport is collected
+        before the child is reaped, asyncio warns of a leak (ResourceWarning): `aclose` waits."""
         spare, self._spare = self._spare, None
         if spare is None:
             return
         if spare.done() and not spare.cancelled() and spare.exception() is None:
             _kill(spare.result().pid)
         spare.cancel()
+
+    async def aclose(self) -> None:
+        """Kill the spare and wait until it is gone, its pipes closed with it."""
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        try:
+            process = await spare  # one being started is done in ~100 ms: then killed
+        except OSError:
+            return
+        _kill(process.pid)
+        await process.wait()
 
     async def _take_spare(self) -> asyncio.subprocess.Process | None:
         spare, self._spare = self._spare, None

@@ -116,15 +116,19 @@ async def server() -> AsyncIterator[Callable[[Handler], Awaitable[int]]]:
 
 async def ask(proxy: EgressProxy, request: bytes, then: bytes = b"") -> bytes:
     reader, writer = await asyncio.open_unix_connection(str(proxy.socket_path))
-    writer.write(request)
-    await writer.drain()
-    if then:
-        head = await reader.readuntil(b"\r\n\r\n")
-        writer.write(then)
+    try:
+        writer.write(request)
         await writer.drain()
-        writer.write_eof()
-        return head + await asyncio.wait_for(reader.read(), 10)
-    return await asyncio.wait_for(reader.read(), 10)
+        if then:
+            head = await reader.readuntil(b"\r\n\r\n")
+            writer.write(then)
+            await writer.drain()
+            writer.write_eof()
+            return head + await asyncio.wait_for(reader.read(), 10)
+        return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+        await writer.wait_closed()
 
 
 async def test_plain_http_is_forwarded_in_origin_form_on_a_connection_of_its_own(

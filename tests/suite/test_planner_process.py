@@ -22,7 +22,7 @@ HERE = "3.11.7"
 async def planner() -> AsyncIterator[Planner]:
     made = Planner()
     yield made
-    made.close()
+    await made.aclose()
 
 
 async def test_the_child_s_plan_is_the_planner_s(tmp_path: Path, planner: Planner) -> None:
@@ -63,7 +63,7 @@ async def test_planning_past_its_time_is_stopped_and_names_the_file(tmp_path: Pa
         with pytest.raises(ConfigError) as caught:
             await planner.plan(tmp_path, [HERE])
     finally:
-        planner.close()
+        await planner.aclose()
     assert caught.value.path == ".conveyor.yml"
     assert caught.value.message.startswith("planning took longer than 0 s, so Conveyor stopped")
     assert "YAML alias bomb" in caught.value.message
@@ -78,7 +78,7 @@ async def test_planning_past_its_memory_is_stopped_and_names_the_file(tmp_path: 
         with pytest.raises(ConfigError) as caught:
             await planner.plan(tmp_path, [HERE])
     finally:
-        planner.close()
+        await planner.aclose()
     assert caught.value.path == ".conveyor.yml"
     assert caught.value.message.startswith("planning took more than 40 MB of memory")
 
@@ -128,6 +128,6 @@ async def test_the_event_loop_is_free_while_the_child_plans(tmp_path: Path) -> N
         await planner.plan(tmp_path, [HERE])
     finally:
         ticking.cancel()
-        planner.close()
+        await planner.aclose()
     # Seconds of parsing; in the service process the loop would not have ticked at all.
     assert ticks > 10

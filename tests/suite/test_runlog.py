@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 
 from app.suite.runlog import MASK, Masker, RunLog
@@ -143,11 +142,11 @@ def test_only_the_last_line_is_held_back(tmp_path: Path) -> None:
     assert (tmp_path / "log").read_text().endswith("y" * 100 + "\n")
 
 
-def test_masking_a_large_log_stays_fast(tmp_path: Path) -> None:
+def test_a_large_log_is_kept_whole(tmp_path: Path) -> None:
+    # Its speed: tests/benchmarks/log_masking.py.
     line = b"tests/test_calc.py::test_add PASSED                                   [ 42%]\n"
-    started = time.perf_counter()
-    written(tmp_path / "log", [line * 1000] * 100)  # 8 MB in 64-100 KB reads
-    assert time.perf_counter() - started < 5
+    text = written(tmp_path / "log", [line * 1000] * 100)  # 8 MB in 80 KB reads
+    assert text == line.decode() * 100_000
 
 
 def kept(log: RunLog) -> list[tuple[int, bytes]]:

@@ -87,7 +87,8 @@ async def test_pruning_keeps_the_most_recently_used(tmp_path: Path) -> None:
     cache.prune("repo")
     left = sorted(p.name for p in (tmp_path / "envs" / "repo").iterdir())
     assert left == ["k0", "k2"]
-    assert time.time() - (tmp_path / "envs/repo/k0" / READY).stat().st_mtime < 60
+    # Marked used by the lookup: no longer the second 0 it was given above.
+    assert (tmp_path / "envs/repo/k0" / READY).stat().st_mtime > 2
 
 
 async def test_a_throwaway_folder_is_removed_after_its_run_and_if_abandoned(

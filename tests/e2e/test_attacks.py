@@ -23,6 +23,7 @@ import pytest
 
 from app.localgithub import CheckRun, LocalGitHub
 from tests.e2e.harness import PASSING, Harness, git, watched
+from tests.e2e.processes import until_none_left
 
 # The database plays no part in what a payload or a test suite can do to the service and the
 # machine: SQLite only (the flow on PostgreSQL is in test_check_runs, test_recovery, test_reports
@@ -251,12 +252,7 @@ async def test_nothing_the_tests_start_outlives_the_run(harness: Harness) -> Non
         harness, {"pyproject.toml": CONFIG, "test_daemon.py": textwrap.dedent(attempt)}
     )
     assert run.conclusion == "success", run.output.text
-    await asyncio.sleep(0.5)
-    pgrep = await asyncio.create_subprocess_exec(
-        "pgrep", "-a", "-f", mark, stdout=asyncio.subprocess.PIPE
-    )
-    left, _ = await pgrep.communicate()
-    assert left == b""
+    await until_none_left(mark)
 
 
 async def test_the_installation_token_appears_nowhere(harness: Harness) -> None:

@@ -311,15 +311,13 @@ async def test_burst_of_webhooks_answered_in_time_and_each_commit_run_once(
     assert len(deliveries) == 60
     github.set_webhook_url(harness.app, f"{harness.service.url}/webhook")
 
-    started = time.monotonic()
     answers = await asyncio.gather(
         *(github.send_webhook(harness.app, d.event, d.payload()) for d in deliveries)
     )
-    took = time.monotonic() - started
 
-    assert {a.status for a in answers} == {202}, [a.status for a in answers]
-    assert max(a.elapsed for a in answers) < 10.0
-    assert took < 10.0
+    # Each answered, and within GitHub's 10 s (the local GitHub's sender gives up then, as
+    # GitHub does, and the delivery has no status). How fast: tests/benchmarks/burst.py.
+    assert {a.status for a in answers} == {202}, [(a.status, a.error) for a in answers]
     for sha in commits:
         runs = await harness.wait_for(sha, settled, timeout=120)
         assert [(r.name, r.conclusion) for r in runs] == [("tests", "success")]

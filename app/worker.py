@@ -115,7 +115,7 @@ class WorkerPool:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.planner.close()
+        await self.planner.aclose()
 
     def _remove_leftovers(self) -> None:
         """Folders of finished runs that a killed process could not remove (a job the sweeper

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from app.suite.extras import retry_with_extra
 from tests.suite import projects
 from tests.suite.projects import write
 from tests.suite.test_detect import planned_tests
@@ -372,36 +371,3 @@ def test_without_ci_the_extras_bringing_what_the_tests_import_are_installed(
     # `attr` comes with the base dependencies; `docs` brings nothing the tests import.
     assert check.install == ("python -m pip install -e '.[test,yaml,dates,images]'",)
     assert "its tests import what `yaml,dates,images` brings" in check.explanation[0]
-
-
-def test_a_failed_import_that_an_extra_brings_gets_one_retry_with_it(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "pyproject.toml": """
-                [build-system]
-                requires = ["setuptools>=61"]
-                build-backend = "setuptools.build_meta"
-
-                [project]
-                name = "lib"
-                version = "1"
-
-                [project.optional-dependencies]
-                test = ["pytest"]
-                yaml = ["PyYAML"]
-                """,
-            "tests/test_x.py": "def test_x():\n    pass\n",
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.install == ("python -m pip install -e '.[test]'",)
-    output = "E   ModuleNotFoundError: No module named 'yaml.constructor'\n"
-    again = retry_with_extra(check, tmp_path, output)
-    assert again is not None
-    assert again.install == ("python -m pip install -e '.[test,yaml]'",)
-    assert "could not import `yaml`, which the project's extra `yaml` brings" in " ".join(
-        again.explanation
-    )
-    assert retry_with_extra(again, tmp_path, output) is None  # once only
-    assert retry_with_extra(check, tmp_path, "No module named 'numpy'") is None

@@ -26,11 +26,12 @@ from app.github.events import (
 from app.github.permissions import may_write
 from app.github.pulls import get_pull_request
 from app.owners import OwnerGate
-from app.queue import DEFAULT_CHECKS, Job, JobQueue
 from app.report.model import RERUN_ALL, RERUN_FAILED
 from app.run_request import RunRequest
 from app.scheduler import Scheduler
-from app.store import Delivery, Store
+from app.state import State
+from app.state.deliveries import Delivery
+from app.state.jobs import DEFAULT_CHECKS, Job, JobQueue
 from app.suite.plan import check_names, plan_from_json
 
 log = logging.getLogger(__name__)
@@ -47,18 +48,19 @@ class Intake:
         self,
         *,
         app_id: str,
-        store: Store,
-        queue: JobQueue,
+        state: State,
         scheduler: Scheduler,
         gh: GitHubClient,
         allowed_owners: frozenset[str] | None = None,
     ) -> None:
         self.app_id = app_id
-        self.store = store
-        self.queue = queue  # read here; the scheduler writes
+        self.deliveries = state.deliveries
+        self.installations = state.installations
+        self.history = state.history
+        self.queue: JobQueue = state.jobs  # read here; the scheduler writes
         self.scheduler = scheduler
         self.gh = gh
-        self.owners = OwnerGate(allowed_owners, store, gh, self._stop_jobs)
+        self.owners = OwnerGate(allowed_owners, state.installations, gh, self._stop_jobs)
 
     async def process(self, delivery: Delivery) -> None:
         """Act on one stored delivery; it is marked processed whatever happens."""
@@ -87,7 +89,7 @@ class Intake:
         except Exception as exc:
             log.exception("delivery %s (%s) failed", delivery.delivery_id, delivery.event)
             error = f"{type(exc).__name__}: {exc}"
-        self.store.delivery_processed(delivery.delivery_id, error)
+        self.deliveries.processed(delivery.delivery_id, error)
 
     # -- the Sink of app.github.events ---------------------------------------------------------
 
@@ -100,7 +102,7 @@ class Intake:
             # One of our check runs, re-run: the same check, fetched where the first run was.
             only: tuple[str, ...] = ()
             if request.requested_action == RERUN_FAILED.identifier:
-                only = self.queue.failing_tests(previous.id)
+                only = self.history.failing_tests(previous.id)
             request = previous.request(
                 reason=request.reason,
                 installation_id=request.installation_id,
@@ -165,7 +167,7 @@ class Intake:
             last = self.queue.last_job(request.repo_id, request.head_sha, name)
             only: tuple[str, ...] = ()
             if command.failed_only:
-                only = self.queue.failing_tests(last.id) if last else ()
+                only = self.history.failing_tests(last.id) if last else ()
                 if last is not None and last.conclusion == "success":
                     continue  # nothing failed: nothing to run again
             await self.enqueue(
@@ -232,7 +234,7 @@ class Intake:
 
     async def installation_changed(self, change: InstallationChange) -> None:
         active = change.action not in ("installation.deleted", "installation.suspend")
-        self.store.record_installation(
+        self.installations.record(
             change.installation_id,
             change.account,
             active=active,

@@ -19,15 +19,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from app.queue import QUEUED, RUNNING, JobQueue
-from app.store import Store
+from app.state.installations import Installations
+from app.state.jobs import QUEUED, RUNNING, JobQueue
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
 class Metrics:
-    def __init__(self, queue: JobQueue | None, store: Store | None = None) -> None:
+    def __init__(self, queue: JobQueue | None, installations: Installations | None = None) -> None:
         """With `queue`, the scrape includes what the queue holds; with `store`, the
         installations refused (ALLOWED_OWNERS)."""
         self.registry = CollectorRegistry()
@@ -50,8 +50,8 @@ class Metrics:
         )
         if queue is not None:
             self.registry.register(_QueueCollector(queue))
-        if store is not None:
-            self.registry.register(_RefusalCollector(store))
+        if installations is not None:
+            self.registry.register(_RefusalCollector(installations))
 
     def track_slots(self, slots: int, busy: Callable[[], int]) -> None:
         """A process that runs tests reports its job slots, busy and idle: what to scale workers
@@ -111,15 +111,15 @@ class _RefusalCollector(Collector):
     """Installations on accounts not in ALLOWED_OWNERS, which Conveyor left: read from the
     database, so that it counts each once whichever process refused it, across restarts."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, installations: Installations) -> None:
+        self.installations = installations
 
     def collect(self) -> Iterator[Any]:
         refused = CounterMetricFamily(
             "conveyor_installations_refused",
             "Installations on accounts not in ALLOWED_OWNERS, refused and uninstalled",
         )
-        refused.add_metric([], self.store.refused_installations())
+        refused.add_metric([], self.installations.refused_count())
         yield refused
 
 

@@ -17,7 +17,7 @@ from gidgethub import GitHubException, sansio
 from app.github import installations
 from app.github.client import GitHubClient
 from app.github.events import installation_id
-from app.store import Store
+from app.state.installations import Installations
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,13 @@ class OwnerGate:
     def __init__(
         self,
         allowed_owners: frozenset[str] | None,
-        store: Store,
+        installations: Installations,
         gh: GitHubClient,
         stop_jobs: Callable[[int, str], Awaitable[int]],
     ) -> None:
         # Lowercase logins (ALLOWED_OWNERS); None: every account's installations are served.
         self.allowed_owners = allowed_owners
-        self.store = store
+        self.installations = installations
         self.gh = gh
         self._stop_jobs = stop_jobs
         self._lookups = asyncio.Lock()
@@ -75,11 +75,11 @@ class OwnerGate:
         named = installations.named_accounts(event.data)
         account = named.installation
         if account is None:
-            account = self.store.installation_account(iid)
+            account = self.installations.account(iid)
             if (
                 account is not None
                 and not self._allowed(account)
-                and not self.store.installation_refused(iid)
+                and not self.installations.refused(iid)
             ):
                 account = None  # perhaps renamed since: GitHub says, before anything is done
         if account is None:
@@ -125,22 +125,22 @@ class OwnerGate:
         return self.allowed_owners is None or login.lower() in self.allowed_owners
 
     async def _look_up(self, iid: int) -> str | None:
-        """The installation's account from GitHub, remembered in the store; one lookup at a
+        """The installation's account from GitHub, remembered in the database; one lookup at a
         time, so that a burst of one new installation's deliveries asks once (those waiting
         take what the first found, or the refusal it led to)."""
         async with self._lookups:
-            known = self.store.installation_account(iid)
-            if known is not None and (self._allowed(known) or self.store.installation_refused(iid)):
+            known = self.installations.account(iid)
+            if known is not None and (self._allowed(known) or self.installations.refused(iid)):
                 return known
             account = await installations.installation_account(self.gh, iid)
             if account is not None:
-                self.store.remember_account(iid, account)
+                self.installations.remember_account(iid, account)
             return account
 
     async def _refuse(self, iid: int, account: str, *, already_gone: bool) -> None:
         """Leave an account that is not allowed: once per installation, whichever process and
         delivery get here first (a failed attempt is repeated at most every REFUSAL_RETRY)."""
-        if not self.store.claim_refusal(iid, account, retry_after=REFUSAL_RETRY):
+        if not self.installations.claim_refusal(iid, account, retry_after=REFUSAL_RETRY):
             return
         log.warning(
             "installation %s is on account %s, which is not in ALLOWED_OWNERS: its deliveries "
@@ -151,7 +151,7 @@ class OwnerGate:
         # Nothing should be queued for it; jobs from before ALLOWED_OWNERS was set stop here.
         await self._stop_jobs(iid, REFUSED)
         if already_gone:
-            self.store.installation_removed(iid)
+            self.installations.removed(iid)
             return
         try:
             removed = await installations.uninstall(self.gh, iid)
@@ -165,7 +165,7 @@ class OwnerGate:
                 error,
             )
             return
-        self.store.installation_removed(iid)
+        self.installations.removed(iid)
         log.info(
             "installation %s (%s): %s",
             iid,

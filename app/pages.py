@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 
-from app.queue import FINISHED, QUEUED, Job
+from app.state.jobs import FINISHED, QUEUED, Job
 
 # The page shows the start and the end of a long log; the raw log has all that is kept of it.
 LOG_WINDOW = 256 * 1024

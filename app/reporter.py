@@ -24,8 +24,8 @@ from gidgethub import BadRequest, GitHubException
 
 from app.github import checks
 from app.github.client import GitHubClient
-from app.queue import Job
 from app.report.model import Conclusion
+from app.state.jobs import Job
 
 log = logging.getLogger(__name__)
 

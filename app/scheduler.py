@@ -4,7 +4,7 @@ A job is added (superseding older commits of its lane), its check run announced,
 claimed by a worker, and finished with a verdict; or cancelled, requeued when its process
 stopped, or taken over from a dead process. Each of those is a method here, so that "record,
 then tell GitHub" is written once: intake (webhooks), the workers and the sweeper call these,
-the queue (app/queue.py) stores, and the reporter (app/reporter.py) only talks to GitHub.
+the queue (app/state/jobs.py) stores, and the reporter (app/reporter.py) only talks to GitHub.
 
 The workers of this process wait on `ready`; a running job of this process stops when its
 `cancel` event is set. Both live here, so nothing needs the worker pool to exist first: the
@@ -19,10 +19,11 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from app.queue import FINISHED, RUNNING, Job, JobQueue, QueueWriteError
 from app.report.model import CheckOutput
 from app.reporter import ANNOUNCE_STALE, Reporter
 from app.run_request import RunRequest
+from app.state.database import WriteError
+from app.state.jobs import FINISHED, RUNNING, Job, JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Scheduler:
             try:
                 self.queue.finish(job.id, output)
                 self.queue.mark_reported(job.id)
-            except QueueWriteError as error:
+            except WriteError as error:
                 log.warning("job %s: could not record that it ends: %s", job.id, error)
         return False
 
@@ -153,7 +154,7 @@ class Scheduler:
             while True:
                 try:
                     finished = self.queue.finish(job.id, output)
-                except QueueWriteError as error:
+                except WriteError as error:
                     if not posted:
                         log.error("job %s: cannot record its verdict (%s); posts it", job.id, error)
                         unrecorded = replace(
@@ -169,7 +170,7 @@ class Scheduler:
                 if not posted:
                     await self.deliver(finished)
                 else:
-                    with contextlib.suppress(QueueWriteError):
+                    with contextlib.suppress(WriteError):
                         self.queue.mark_reported(job.id)
                 return
         finally:
@@ -182,7 +183,7 @@ class Scheduler:
         if delivered != "retry":
             try:
                 self.queue.mark_reported(job.id)
-            except QueueWriteError as error:
+            except WriteError as error:
                 # GitHub has it (or never will); the sweeper may try once more when the disk
                 # has room again.
                 log.warning("job %s: reporting ended, but not recorded: %s", job.id, error)

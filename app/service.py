@@ -16,17 +16,16 @@ from pathlib import Path
 
 import aiohttp
 
-from app.database import describe, open_database
 from app.github.client import GitHubClient
 from app.github.installations import exposure_warning, open_to_anyone
 from app.intake import Intake
 from app.metrics import Metrics
-from app.presence import Presence
-from app.queue import JobQueue
 from app.reporter import Reporter
 from app.scheduler import Scheduler
 from app.settings import Settings
-from app.store import Store
+from app.state import State, open_state
+from app.state.database import describe
+from app.state.presence import Presence
 from app.suite.egress import EgressPolicy
 from app.suite.environments import EnvironmentCache
 from app.suite.pythons import discover
@@ -41,8 +40,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Service:
     settings: Settings
-    store: Store
-    queue: JobQueue
+    state: State
     metrics: Metrics
     session: aiohttp.ClientSession
     intake: Intake
@@ -55,10 +53,9 @@ class Service:
     @classmethod
     async def start(cls, settings: Settings, *, role: str, workers: int) -> Service:
         """Open everything, take over from dead processes, then start the loops."""
-        store = Store(open_database(settings.database_url, settings.data_dir))
+        state = open_state(settings.database_url, settings.data_dir)
         log.info("data: %s", describe(settings.database_url, settings.data_dir))
-        queue = JobQueue(store)
-        metrics = Metrics(queue, store) if role != "worker" else Metrics(None)
+        metrics = Metrics(state.jobs, state.installations) if role != "worker" else Metrics(None)
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.github_timeout),
             trace_configs=[metrics.trace_config()],
@@ -70,13 +67,12 @@ class Service:
             private_key=settings.private_key,
         )
         reporter = Reporter(gh, settings.public_url)
-        scheduler = Scheduler(queue, reporter)
-        presence = Presence(store, role)
+        scheduler = Scheduler(state.jobs, reporter)
+        presence = Presence(state.processes, role)
         pool: WorkerPool | None = None
         intake = Intake(
             app_id=settings.app_id,
-            store=store,
-            queue=queue,
+            state=state,
             scheduler=scheduler,
             gh=gh,
             allowed_owners=settings.allowed_owners,
@@ -100,7 +96,7 @@ class Service:
                     log_retention=settings.log_retention_days * 86400.0,
                 ),
                 gh=gh,
-                queue=queue,
+                state=state,
                 scheduler=scheduler,
                 reporter=reporter,
                 runner=runner,
@@ -108,8 +104,7 @@ class Service:
             )
             metrics.track_slots(workers, lambda: len(scheduler.running_here()))
         sweeper = Sweeper(
-            store=store,
-            queue=queue,
+            state=state,
             scheduler=scheduler,
             intake=intake,
             presence=presence,
@@ -132,9 +127,7 @@ class Service:
         exposure = None
         if settings.allowed_owners is None:
             exposure = asyncio.create_task(_warn_open_to_anyone(gh, settings.github_timeout))
-        return cls(
-            settings, store, queue, metrics, session, intake, presence, sweeper, pool, exposure
-        )
+        return cls(settings, state, metrics, session, intake, presence, sweeper, pool, exposure)
 
     async def stop(self) -> None:
         """Running jobs go back to the queue (another process, or this one restarted, runs
@@ -146,7 +139,7 @@ class Service:
             await self.pool.stop()
         await self.presence.stop()
         await self.session.close()
-        self.store.close()
+        self.state.close()
 
 
 async def _warn_open_to_anyone(gh: GitHubClient, timeout: float) -> None:

@@ -16,11 +16,11 @@ import logging
 import time
 
 from app.intake import Intake
-from app.presence import Presence
-from app.queue import QUEUED, JobQueue
 from app.report.model import CheckOutput
 from app.scheduler import Scheduler
-from app.store import ProcessRecord, Store
+from app.state import State
+from app.state.jobs import QUEUED
+from app.state.presence import Presence, ProcessRecord
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ class Sweeper:
     def __init__(
         self,
         *,
-        store: Store,
-        queue: JobQueue,
+        state: State,
         scheduler: Scheduler,
         intake: Intake,
         presence: Presence,
@@ -42,8 +41,8 @@ class Sweeper:
         job_timeout: float,
         interval: float = INTERVAL,
     ) -> None:
-        self.store = store
-        self.queue = queue  # read here; the scheduler writes
+        self.state = state
+        self.queue = state.jobs  # read here; the scheduler writes
         self.scheduler = scheduler
         self.intake = intake  # for the deliveries dead processes left
         self.presence = presence
@@ -61,13 +60,13 @@ class Sweeper:
         dead = [record.id for record in gone]
         for job in self.queue.orphaned_running(dead):
             await self.scheduler.take_over(job, self.presence.id, max_attempts=MAX_ATTEMPTS)
-        for delivery in self.store.orphaned_deliveries(dead):
-            if self.store.take_delivery(
+        for delivery in self.state.deliveries.orphaned(dead):
+            if self.state.deliveries.take(
                 delivery.delivery_id, delivery.received_by, self.presence.id
             ):
                 await self.intake.process(delivery)
         for record in gone:
-            self.store.forget_process(record.id)
+            self.state.processes.forget(record.id)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sweeper")
@@ -103,7 +102,7 @@ class Sweeper:
             if self._uninstalled(job.installation_id):
                 self.scheduler.installation_gone(job.installation_id)  # reporting ends
             await self.scheduler.deliver(job)
-        self.store.forget_deliveries_before(time.time() - DELIVERY_MEMORY)
+        self.state.deliveries.forget_before(time.time() - DELIVERY_MEMORY)
 
     async def _own_jobs(self) -> None:
         running = self.scheduler.running_here()
@@ -125,7 +124,7 @@ class Sweeper:
 
     def _uninstalled(self, installation_id: int) -> bool:
         """Known to GitHub's webhooks as uninstalled or suspended (it survives a restart)."""
-        known = self.store.installation(installation_id)
+        known = self.state.installations.get(installation_id)
         return known is not None and not known[1]
 
 

@@ -18,12 +18,12 @@ from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from app import pages
-from app.database import DatabaseError
 from app.metrics import CONTENT_TYPE
-from app.queue import Job
 from app.service import Service
 from app.settings import Settings
-from app.store import Delivery
+from app.state.database import DatabaseError
+from app.state.deliveries import Delivery
+from app.state.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -196,24 +196,24 @@ async def _read_webhook(request: web.Request) -> web.Response:
         return _refuse(400, "not a GitHub App delivery: no installation")
     action = event.data.get("action")
     service = request.app[SERVICE]
-    store = service.store
+    deliveries = service.state.deliveries
     try:
-        recorded = store.record_delivery(
+        recorded = deliveries.record(
             delivery_id,
             event_name,
             action if isinstance(action, str) else None,
             body,
             received_by=service.presence.id,
         )
-    except store.db.errors as error:
+    except service.state.db.errors as error:
         # Not stored means not acted on: say so, so that the delivery shows as failed on
         # GitHub and can be redelivered, rather than a 202 for an event that is lost.
         log.error("webhook %s not stored: %s", delivery_id, error)
         return web.json_response({"error": "cannot store the delivery now"}, status=503)
     if not recorded:
-        original = store.duplicate_of(delivery_id, body)
+        original = deliveries.duplicate_of(delivery_id, body)
         if original is not None:
-            # GitHub never sends one body under two ids (store.record_delivery): someone who
+            # GitHub never sends one body under two ids (deliveries.record): someone who
             # holds a signed body is sending it again.
             log.warning(
                 "webhook %s (%s): the same body as delivery %s, replayed; ignored",
@@ -235,12 +235,12 @@ async def healthz(request: web.Request) -> web.Response:
     """ok only when a webhook could be stored now: the database takes a write."""
     service = request.app[SERVICE]
     try:
-        service.store.db.check_writable()
-        counts = service.queue.counts()
+        service.state.db.check_writable()
+        counts = service.state.jobs.counts()
     except DatabaseError as error:
         return _unhealthy(str(error))
-    except service.store.db.errors as error:  # reads fail too: corrupt, or gone
-        return _unhealthy(f"{service.store.db.name}: {' '.join(str(error).split())}")
+    except service.state.db.errors as error:  # reads fail too: corrupt, or gone
+        return _unhealthy(f"{service.state.db.name}: {' '.join(str(error).split())}")
     return web.json_response({"status": "ok", "jobs": counts})
 
 
@@ -259,7 +259,7 @@ def _job(request: web.Request) -> Job:
     public_id = request.match_info["public_id"]
     if not PUBLIC_ID.fullmatch(public_id):
         raise web.HTTPNotFound(text="No such run.")
-    job = request.app[SERVICE].queue.by_public_id(public_id)
+    job = request.app[SERVICE].state.jobs.by_public_id(public_id)
     if job is None:
         raise web.HTTPNotFound(text="No such run.")
     return job
@@ -274,7 +274,7 @@ async def run_log(request: web.Request) -> web.StreamResponse:
         offset = -1
     if offset < 0:
         raise web.HTTPBadRequest(text="offset must be a whole number, 0 or more")
-    data, size = request.app[SERVICE].queue.read_log(job.id, offset)
+    data, size = request.app[SERVICE].state.logs.read(job.id, offset)
     return web.Response(
         body=data,
         content_type="text/plain",
@@ -285,7 +285,7 @@ async def run_log(request: web.Request) -> web.StreamResponse:
 
 async def run_page(request: web.Request) -> web.Response:
     job = _job(request)
-    data, size = request.app[SERVICE].queue.read_log(job.id)
+    data, size = request.app[SERVICE].state.logs.read(job.id)
     page = pages.run_page(job, data, size)
     return web.Response(
         text=page,

@@ -13,20 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from app.github.client import GitHubClient
-from app.queue import (
+from app.report.insight import Comparison, ReportContext
+from app.report.model import CheckOutput
+from app.report.summary import SuiteOutcome, build_output
+from app.reporter import Reporter
+from app.scheduler import Scheduler, cancelled_output
+from app.state import State
+from app.state.database import WriteError
+from app.state.jobs import (
     DEFAULT_CHECKS,
     FINISHED,
     INTERRUPTED_STOPPED,
     QUEUED,
     Job,
     JobQueue,
-    QueueWriteError,
 )
-from app.report.insight import Comparison, ReportContext
-from app.report.model import CheckOutput
-from app.report.summary import SuiteOutcome, build_output
-from app.reporter import Reporter
-from app.scheduler import Scheduler, cancelled_output
 from app.suite.checkout import CheckoutError, Deadline, Mirrors, borrow_objects_from
 from app.suite.plan import (
     CheckSpec,
@@ -79,7 +80,7 @@ class WorkerPool:
         settings: WorkerSettings,
         *,
         gh: GitHubClient,
-        queue: JobQueue,
+        state: State,
         scheduler: Scheduler,
         reporter: Reporter,
         runner: Runner | None,
@@ -88,7 +89,10 @@ class WorkerPool:
         self.settings = settings
         self.worker_id = worker_id  # this process, as the queue knows it
         self.gh = gh
-        self.queue = queue  # read, and the run's facts recorded; its state is the scheduler's
+        # Jobs read, and the run's facts recorded; a job's state is the scheduler's.
+        self.queue = state.jobs
+        self.logs = state.logs
+        self.history = state.history
         self.scheduler = scheduler
         self.reporter = reporter
         self.runner = runner
@@ -148,7 +152,7 @@ class WorkerPool:
                 swept = time.monotonic()
                 try:
                     self._remove_leftovers()
-                    self.queue.forget_logs(time.time() - self.settings.log_retention)
+                    self.logs.forget_finished_before(time.time() - self.settings.log_retention)
                 except Exception:
                     log.exception("cannot remove what ended runs left")
             running = self.scheduler.running_here()
@@ -252,12 +256,12 @@ class WorkerPool:
                     start, data = run_log.read(sent, LOG_CHUNK)
                     if not data:
                         break
-                    self.queue.append_log(job.id, start, data, attempt=job.attempts)
+                    self.logs.append(job.id, start, data, attempt=job.attempts)
                     sent = start + len(data)
                 if run_log.head_end is not None and run_log.kept_from > trimmed:
-                    self.queue.trim_log(job.id, job.attempts, run_log.head_end, run_log.kept_from)
+                    self.logs.trim(job.id, job.attempts, run_log.head_end, run_log.kept_from)
                     trimmed = run_log.kept_from
-            except (OSError, QueueWriteError) as error:
+            except (OSError, WriteError) as error:
                 if done.is_set():
                     # The run's folder goes next: the page shows what the database has.
                     log.warning("job %s: the end of its log is lost: %s", job.id, error)
@@ -407,7 +411,7 @@ class WorkerPool:
     ) -> ReportContext:
         """Keep this run's results, and gather what it is compared with."""
         cases = outcome.results.cases if outcome.results else ()
-        self.queue.record_results(job, [(c.node_id, c.outcome, c.time) for c in cases])
+        self.history.record(job, [(c.node_id, c.outcome, c.time) for c in cases])
         self.queue.set_coverage(job.id, outcome.coverage)
         base = self.queue.base_run(job)
         comparison = None
@@ -415,10 +419,10 @@ class WorkerPool:
             comparison = Comparison(
                 branch=base.head_branch,
                 sha=base.head_sha,
-                failing=frozenset(self.queue.failing_tests(base.id)),
+                failing=frozenset(self.history.failing_tests(base.id)),
                 coverage=base.coverage,
             )
-        failed_earlier = self.queue.failed_earlier_on_this_commit(job)
+        failed_earlier = self.history.failed_earlier_on_this_commit(job)
         flaky = [c.node_id for c in cases if c.outcome == "passed" and c.node_id in failed_earlier]
         changed: dict[str, frozenset[int]] = {}
         if job.pull_number and job.base_branch and any(c.frames for c in cases):
@@ -435,7 +439,7 @@ class WorkerPool:
             html_url=job.html_url,
             comparison=comparison,
             failed_earlier=failed_earlier,
-            flakiness=self.queue.flakiness(job, flaky),
+            flakiness=self.history.flakiness(job, flaky),
             only_tests=job.only_tests,
             changed_lines=changed,
         )

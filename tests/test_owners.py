@@ -16,16 +16,17 @@ import aiohttp
 import pytest
 
 from app import owners as owners_module
-from app.database import open_database
 from app.github.client import GitHubClient, RetryPolicy
 from app.intake import Intake
 from app.localgithub import GitHubApp, LocalGitHub, Repository, WebhookDelivery
 from app.metrics import Metrics
-from app.queue import FINISHED, JobQueue
 from app.reporter import Reporter
 from app.run_request import RunRequest
 from app.scheduler import Scheduler
-from app.store import Delivery, Store
+from app.state import State
+from app.state.database import open_database
+from app.state.deliveries import Delivery
+from app.state.jobs import FINISHED, JobQueue
 from tests.localgithub.helpers import WebhookReceiver, commit, new_worktree
 
 
@@ -37,7 +38,7 @@ class World:
     mallory: int  # mallory's
     sample: Repository
     evil: Repository
-    store: Store
+    state: State
     queue: JobQueue
     session: aiohttp.ClientSession
     tmp: Path
@@ -53,8 +54,7 @@ class World:
         )
         return Intake(
             app_id=str(self.app.id),
-            store=self.store,
-            queue=self.queue,
+            state=self.state,
             scheduler=Scheduler(self.queue, Reporter(gh, "http://127.0.0.1:1")),
             gh=gh,
             allowed_owners=allowed,
@@ -68,11 +68,11 @@ class World:
             if d.installation_id == installation and (d.event, d.action) == (event, action)
         ]
         delivery = found[-1]
-        assert self.store.record_delivery(delivery.delivery_id, event, action, delivery.body)
+        assert self.state.deliveries.record(delivery.delivery_id, event, action, delivery.body)
         return Delivery(delivery.delivery_id, event, delivery.body)
 
     def processed(self, delivery: Delivery) -> tuple[bool, str | None]:
-        row = self.store.db.execute(
+        row = self.state.db.execute(
             "SELECT processed_at, error FROM deliveries WHERE delivery_id = ?",
             (delivery.delivery_id,),
         ).fetchone()
@@ -98,12 +98,10 @@ async def world(tmp_path: Path, database_url: str | None) -> AsyncIterator[World
         work = await new_worktree(tmp_path / name)
         await commit(work, {"test_it.py": "def test_it():\n    pass\n"}, "Initial")
         await github.push(repo, work)
-    store = Store(open_database(database_url, tmp_path / "data"))
+    state = State.on(open_database(database_url, tmp_path / "data"))
     async with aiohttp.ClientSession() as session:
-        yield World(
-            github, app, octo, mallory, sample, evil, store, JobQueue(store), session, tmp_path
-        )
-    store.close()
+        yield World(github, app, octo, mallory, sample, evil, state, state.jobs, session, tmp_path)
+    state.close()
     await github.stop()
     await receiver.stop()
 
@@ -145,13 +143,13 @@ async def test_another_accounts_deliveries_are_dropped_and_the_app_leaves_it_onc
         ("GET", f"/app/installations/{world.mallory}", 200, "jwt"),
         ("DELETE", f"/app/installations/{world.mallory}", 204, "jwt"),
     ]
-    assert world.store.installation(world.mallory) == ("mallory", False, [])
+    assert world.state.installations.get(world.mallory) == ("mallory", False, [])
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
         f"installation {world.mallory} is on account mallory, which is not in ALLOWED_OWNERS: "
         "its deliveries are dropped and Conveyor uninstalls itself from it"
     ]
-    metrics = Metrics(world.queue, world.store).render().decode()
+    metrics = Metrics(world.queue, world.state.installations).render().decode()
     assert "conveyor_installations_refused_total 1.0" in metrics.splitlines()
 
 
@@ -164,13 +162,13 @@ async def test_an_allowed_accounts_deliveries_are_served_and_its_account_looked_
     [run] = world.github.check_runs(world.sample)
     assert run.status == "queued"
     assert world.calls("GET", f"/app/installations/{world.octo}") == 1
-    assert world.store.installation_account(world.octo) == "octo-org"
+    assert world.state.installations.account(world.octo) == "octo-org"
     assert world.calls("DELETE", f"/app/installations/{world.octo}") == 0
 
 
 async def test_logins_are_compared_without_case(world: World) -> None:
     intake = world.intake(frozenset({"mallory"}))
-    world.store.remember_account(world.mallory, "MalLory")
+    world.state.installations.remember_account(world.mallory, "MalLory")
     await intake.process(world.sent(world.mallory, "push"))
     assert world.github.check_runs(world.evil)
     assert world.calls("GET", f"/app/installations/{world.mallory}") == 0  # remembered
@@ -179,13 +177,13 @@ async def test_logins_are_compared_without_case(world: World) -> None:
 async def test_a_remembered_login_not_allowed_is_checked_with_github_first(world: World) -> None:
     """An account renamed since (the installation keeps its id): not uninstalled on a name
     that is no longer its own."""
-    world.store.record_installation(world.octo, "octo-org-old-name", active=True)
+    world.state.installations.record(world.octo, "octo-org-old-name", active=True)
     intake = world.intake(frozenset({"octo-org"}))
     await intake.process(world.sent(world.octo, "push"))
     assert len(world.github.check_runs(world.sample)) == 1
     assert world.calls("GET", f"/app/installations/{world.octo}") == 1
     assert world.calls("DELETE", f"/app/installations/{world.octo}") == 0
-    assert world.store.installation_account(world.octo) == "octo-org"
+    assert world.state.installations.account(world.octo) == "octo-org"
     # A refused installation is not asked about again at each of its deliveries.
     await intake.process(world.sent(world.mallory, "push"))
     await intake.process(world.sent(world.mallory, "check_suite", "requested"))
@@ -203,7 +201,7 @@ async def test_an_installation_event_names_the_account_itself(world: World) -> N
     ours = world.sent(world.octo, "installation", "created")
     await intake.process(ours)
     assert world.processed(ours) == (True, None)
-    assert world.store.installation(world.octo) == ("octo-org", True, [])
+    assert world.state.installations.get(world.octo) == ("octo-org", True, [])
 
 
 async def test_when_github_cannot_say_whose_installation_the_payloads_owner_decides(
@@ -227,7 +225,7 @@ async def test_when_github_cannot_say_whose_installation_the_payloads_owner_deci
     )
     assert world.calls("DELETE", f"/app/installations/{world.mallory}") == 0
     assert world.github.check_runs(world.evil) == []
-    assert world.store.refused_installations() == 0
+    assert world.state.installations.refused_count() == 0
 
 
 async def test_an_installation_github_no_longer_has_is_dropped(world: World) -> None:
@@ -256,12 +254,12 @@ async def test_a_failed_uninstall_is_tried_again_later_not_at_every_delivery(
     assert world.calls("DELETE", path) == 2  # one call, retried once
     await intake.process(world.sent(world.mallory, "check_suite", "requested"))
     assert world.calls("DELETE", path) == 2  # not again so soon
-    assert world.store.installation(world.mallory) == ("mallory", True, [])
+    assert world.state.installations.get(world.mallory) == ("mallory", True, [])
     monkeypatch.setattr(owners_module, "REFUSAL_RETRY", 0.0)
     await intake.process(world.sent(world.mallory, "installation_repositories", "added"))
     assert world.calls("DELETE", path) == 3
-    assert world.store.installation(world.mallory) == ("mallory", False, [])
-    assert world.store.refused_installations() == 1
+    assert world.state.installations.get(world.mallory) == ("mallory", False, [])
+    assert world.state.installations.refused_count() == 1
 
 
 async def test_the_account_uninstalling_the_app_itself_costs_no_call(world: World) -> None:
@@ -271,7 +269,7 @@ async def test_the_account_uninstalling_the_app_itself_costs_no_call(world: Worl
     await intake.process(deleted)
     assert world.processed(deleted)[1] is not None
     assert world.calls("DELETE", f"/app/installations/{world.mallory}") == 0
-    assert world.store.installation(world.mallory) == ("mallory", False, [])
+    assert world.state.installations.get(world.mallory) == ("mallory", False, [])
 
 
 async def test_jobs_queued_before_allowed_owners_was_set_are_stopped(world: World) -> None:
@@ -305,11 +303,11 @@ async def test_an_allowed_installation_naming_another_owner_is_dropped_not_unins
 ) -> None:
     """Cannot happen with GitHub (an installation delivers its own account's repositories);
     if it ever did, the delivery is not acted on."""
-    world.store.remember_account(world.octo, "octo-org")
+    world.state.installations.remember_account(world.octo, "octo-org")
     push: dict[str, Any] = json.loads(world.sent(world.octo, "push").body)
     push["repository"]["owner"]["login"] = "mallory"
     body = json.dumps(push).encode()
-    world.store.record_delivery("odd", "push", None, body)
+    world.state.deliveries.record("odd", "push", None, body)
     intake = world.intake(frozenset({"octo-org"}))
     delivery = Delivery("odd", "push", body)
     await intake.process(delivery)
@@ -318,7 +316,7 @@ async def test_an_allowed_installation_naming_another_owner_is_dropped_not_unins
         "refused: names mallory, which is not in ALLOWED_OWNERS",
     )
     assert world.github.check_runs(world.sample) == []
-    assert world.store.refused_installations() == 0
+    assert world.state.installations.refused_count() == 0
 
 
 @pytest.mark.parametrize("allowed", [None, frozenset({"octo-org"})])
@@ -351,6 +349,6 @@ async def test_an_uninstall_whose_account_is_null_stops_the_installations_jobs(
     stopped = world.queue.get(job.id)
     assert stopped is not None
     assert stopped.state == FINISHED
-    known = world.store.installation(world.octo)
+    known = world.state.installations.get(world.octo)
     assert known is not None
     assert known[1] is False  # inactive

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.pages import LOG_WINDOW, run_page
-from app.queue import INTERRUPTED_KILLED, Job
+from app.state.jobs import INTERRUPTED_KILLED, Job
 
 
 def job(**fields: Any) -> Job:

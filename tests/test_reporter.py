@@ -16,15 +16,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from app.database import open_database
 from app.github.client import GitHubClient, RetryPolicy
 from app.localgithub import LocalGitHub, Repository
-from app.queue import FINISHED, Job, JobQueue
 from app.report.model import Annotation, CheckOutput
 from app.reporter import Reporter
 from app.run_request import RunRequest
 from app.scheduler import Scheduler
-from app.store import Store
+from app.state import State
+from app.state.database import open_database
+from app.state.jobs import FINISHED, Job, JobQueue
 from tests.localgithub.helpers import commit, new_worktree
 
 PATCH_RUN = r"/check-runs/\d+$"
@@ -86,8 +86,8 @@ async def github_world(tmp_path: Path, database_url: str | None) -> AsyncIterato
     work = await new_worktree(tmp_path / "work")
     sha = await commit(work, {"test_it.py": "def test_it():\n    assert 1 == 2\n"}, "Initial")
     await github.push(repo, work)
-    store = Store(open_database(database_url, tmp_path / "data"))
-    queue = JobQueue(store)
+    state = State.on(open_database(database_url, tmp_path / "data"))
+    queue = state.jobs
 
     async def no_wait(_: float) -> None:
         return None
@@ -104,7 +104,7 @@ async def github_world(tmp_path: Path, database_url: str | None) -> AsyncIterato
         )
         reporter = Reporter(gh, PUBLIC)
         yield World(github, repo, installation, sha, queue, reporter, Scheduler(queue, reporter))
-    store.close()
+    state.close()
     await github.stop()
 
 

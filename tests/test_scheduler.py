@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.queue import FINISHED, QUEUED, RUNNING
+from app.state.jobs import FINISHED, QUEUED, RUNNING
 from tests.test_reporter import REPORT, World, github_world
 
 

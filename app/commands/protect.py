@@ -18,7 +18,6 @@ import asyncio
 import json
 import re
 import shlex
-import sqlite3
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +25,6 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 import aiohttp
-import psycopg
 from gidgethub import BadRequest, GitHubBroken
 
 from app.github.client import GitHubClient, RetryPolicy
@@ -48,13 +46,12 @@ from app.github.protection import (
     require_checks,
     ruleset_requiring,
 )
-from app.queue import DEFAULT_CHECKS
 from app.settings import Settings, SettingsError, load_settings
+from app.state.database import DatabaseError, open_read_only
+from app.state.jobs import DEFAULT_CHECKS, JobQueue
 
 PROG = "conveyor protect"
 
-# The service's database, as app/web.py opens it (DATA_DIR/conveyor.sqlite3).
-DATABASE = "conveyor.sqlite3"
 
 # A command run by hand should not sit through a minute of secondary-limit backoff.
 POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=10.0)
@@ -182,39 +179,16 @@ def expected_checks(
     """The check names the service reports for the repository (its latest plan, kept in
     `repo_checks`), or the default ones when there is no database or no plan yet. Read only:
     this command must neither create the service's database nor write to it."""
-    row = _repo_checks_row(data_dir, repo_id, database_url)
-    if row is None:
-        return DEFAULT_CHECKS
     try:
-        names = json.loads(row)
-    except (TypeError, ValueError):
-        return DEFAULT_CHECKS
-    picked = tuple(str(name) for name in names if isinstance(name, str) and name)
-    return picked or DEFAULT_CHECKS
-
-
-def _repo_checks_row(data_dir: Path, repo_id: int, database_url: str | None) -> str | None:
-    query = "SELECT names FROM repo_checks WHERE repo_id = "
-    if database_url:
-        try:
-            with psycopg.connect(database_url, connect_timeout=10) as conn:
-                conn.read_only = True
-                found = conn.execute(query + "%s", (repo_id,)).fetchone()
-        except psycopg.Error:
-            return None  # not reachable, or a database the service never used
-        return str(found[0]) if found else None
-    path = data_dir / DATABASE
-    if not path.is_file():
-        return None
+        db = open_read_only(database_url, data_dir)
+    except DatabaseError:
+        return DEFAULT_CHECKS  # no database yet, or not reachable
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            row = db.execute(query + "?", (repo_id,)).fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None  # an older database without the table, or not one at all
-    return str(row[0]) if row else None
+        return JobQueue(db).expected_checks(repo_id)
+    except db.errors:
+        return DEFAULT_CHECKS  # an older database without the table, or not one at all
+    finally:
+        db.close()
 
 
 # -- messages -------------------------------------------------------------------------------

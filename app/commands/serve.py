@@ -7,10 +7,10 @@ import argparse
 import os
 import sys
 
-from app.database import DatabaseError
 from app.http_limits import ConnectionGuard, connection_limit, raise_open_files
 from app.http_server import run
 from app.settings import Settings, SettingsError, load_settings
+from app.state.database import DatabaseError
 from app.web import create_app
 
 

@@ -13,11 +13,11 @@ import sys
 from aiohttp import web
 
 from app.commands.serve import load_or_say
-from app.database import DatabaseError
 from app.http_limits import ConnectionGuard, GuardedSite, connection_limit, raise_open_files
 from app.http_server import guarded_runner
 from app.service import Service
 from app.settings import Settings, SettingsError
+from app.state.database import DatabaseError
 from app.web import create_metrics_app
 
 

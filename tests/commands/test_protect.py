@@ -18,10 +18,10 @@ import pytest
 from gidgethub.aiohttp import GitHubAPI
 
 from app.commands.protect import expected_checks, web_url
-from app.database import open_database
 from app.localgithub import GitHubApp, LocalGitHub, PullRequest, Repository
 from app.localgithub.local import DEFAULT_PERMISSIONS
-from app.store import Store
+from app.state import State
+from app.state.database import open_database
 from tests.localgithub.conftest import installation_token
 from tests.localgithub.helpers import commit, git, new_worktree
 
@@ -189,12 +189,12 @@ async def test_existing_protection_is_kept(world: World) -> None:
 
 
 async def test_check_names_come_from_the_services_database(world: World) -> None:
-    store = Store(open_database(None, world.data_dir))
-    store.db.execute(
+    state = State.on(open_database(None, world.data_dir))
+    state.db.execute(
         "INSERT INTO repo_checks (repo_id, names, updated_at) VALUES (?, ?, 0)",
         (world.repo.id, json.dumps(["tests", "lint"])),
     )
-    store.close()
+    state.close()
     result = await world.protect("octo/hello")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
@@ -322,19 +322,19 @@ def test_expected_checks(tmp_path: Path) -> None:
     (tmp_path / "conveyor.sqlite3").write_bytes(b"not a database")
     assert expected_checks(tmp_path, 1) == ("tests",)
     (tmp_path / "conveyor.sqlite3").unlink()
-    store = Store(open_database(None, tmp_path))
-    store.db.execute("INSERT INTO repo_checks VALUES (1, ?, 0)", (json.dumps(["a", "b"]),))
-    store.db.execute("INSERT INTO repo_checks VALUES (2, ?, 0)", (json.dumps([]),))
-    store.close()
+    state = State.on(open_database(None, tmp_path))
+    state.db.execute("INSERT INTO repo_checks VALUES (1, ?, 0)", (json.dumps(["a", "b"]),))
+    state.db.execute("INSERT INTO repo_checks VALUES (2, ?, 0)", (json.dumps([]),))
+    state.close()
     assert expected_checks(tmp_path, 1) == ("a", "b")
     assert expected_checks(tmp_path, 2) == ("tests",)
     assert expected_checks(tmp_path, 3) == ("tests",)
 
 
 def test_expected_checks_from_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    store = Store(open_database(postgres_url, tmp_path))
-    store.db.execute("INSERT INTO repo_checks VALUES (1, ?, 0)", (json.dumps(["a", "b"]),))
-    store.close()
+    state = State.on(open_database(postgres_url, tmp_path))
+    state.db.execute("INSERT INTO repo_checks VALUES (1, ?, 0)", (json.dumps(["a", "b"]),))
+    state.close()
     assert expected_checks(tmp_path, 1, postgres_url) == ("a", "b")
     assert expected_checks(tmp_path, 2, postgres_url) == ("tests",)
     unreachable = "postgresql://nobody@127.0.0.1:1/none"

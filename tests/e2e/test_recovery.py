@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.database import open_database
-from app.store import Store
+from app.state import State
+from app.state.database import open_database
 from tests.e2e.harness import PASSING, Harness
 
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
@@ -88,10 +88,10 @@ async def test_a_delivery_stored_but_not_processed_is_processed_after_restart(
     await harness.completed(sha)
     harness.service.stop()
     # As if the process died between answering 202 and acting on the delivery:
-    store = Store(open_database(harness.database_url, harness.tmp / "data"))
-    store.db.execute("UPDATE deliveries SET processed_at = NULL")
-    store.db.execute("DELETE FROM jobs")
-    store.close()
+    state = State.on(open_database(harness.database_url, harness.tmp / "data"))
+    state.db.execute("UPDATE deliveries SET processed_at = NULL")
+    state.db.execute("DELETE FROM jobs")
+    state.close()
 
     await harness.service.start()
     runs = await harness.completed(sha, count=2)

@@ -18,9 +18,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from app.database import open_database
 from app.localgithub import CheckRun, LocalGitHub, PullRequest
-from app.store import Store
+from app.state import State
+from app.state.database import open_database
 from tests.e2e.harness import PASSING, Harness, git, watched
 
 
@@ -252,12 +252,12 @@ async def test_a_fork_gets_no_secret_however_its_run_is_started(secret_harness: 
     harness.service.stop()
     reruns = [d for d in harness.github.deliveries if d.event == "check_suite"]
     suite_rerun = [d for d in reruns if d.action == "rerequested"][-1]
-    store = Store(open_database(harness.database_url, harness.tmp / "data"))
-    store.db.execute(
+    state = State.on(open_database(harness.database_url, harness.tmp / "data"))
+    state.db.execute(
         "UPDATE deliveries SET processed_at = NULL, received_by = NULL WHERE delivery_id = ?",
         (suite_rerun.delivery_id,),
     )
-    store.close()
+    state.close()
     await harness.service.start()
     await next_run("the sweeper, acting on an orphaned delivery")
 

@@ -1,18 +1,18 @@
-"""app/queue.py and app/store.py on a real SQLite file and a real PostgreSQL: dedupe, supersede,
-claim, restart."""
+"""app/state/jobs.py on a real SQLite file and a real PostgreSQL: dedupe, supersede, claim,
+restart."""
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from app.database import Database, open_database
-from app.queue import (
+from app.report.model import CheckOutput, Conclusion
+from app.state import State
+from app.state.database import Database, open_database
+from app.state.jobs import (
     FINISHED,
     INTERRUPTED_KILLED,
     INTERRUPTED_STOPPED,
@@ -20,67 +20,8 @@ from app.queue import (
     RUNNING,
     Job,
     JobQueue,
-    omitted_marker,
 )
-from app.report.model import CheckOutput, Conclusion
-from app.run_request import RunRequest
-from app.store import Delivery, ProcessRecord, Store
-
-CHECK = "tests"
-SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
-LANE = "186853002:branch:main"
-
-
-def request(sha: str = SHA_A, **fields: Any) -> RunRequest:
-    values: dict[str, Any] = {
-        "repo_full_name": "octo/hello",
-        "repo_id": 186853002,
-        "installation_id": 31,
-        "clone_url": "https://github.com/octo/hello.git",
-        "head_sha": sha,
-        "fetch_ref": "refs/heads/main",
-        "lane": LANE,
-        "reason": "push",
-        "head_branch": "main",
-    }
-    values.update(fields)
-    return RunRequest(**values)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "conveyor.sqlite3"
-
-
-@pytest.fixture
-def open_db(database_url: str | None, db_path: Path) -> Callable[[], Database]:
-    """A new connection to the test's database, on each backend."""
-    return lambda: open_database(database_url, db_path.parent)
-
-
-@pytest.fixture
-def store(open_db: Callable[[], Database]) -> Iterator[Store]:
-    opened = Store(open_db())
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def queue(store: Store) -> JobQueue:
-    return JobQueue(store)
-
-
-def new_job(queue: JobQueue, req: RunRequest, check: str = CHECK) -> Job:
-    job = queue.enqueue(req, check).job
-    assert job is not None
-    return job
-
-
-def finish(queue: JobQueue, job: Job, conclusion: Conclusion = "success") -> Job:
-    return queue.finish(job.id, CheckOutput(conclusion, "t", "s"))
-
-
-# -- enqueue -----------------------------------------------------------------------------------
+from tests.state.factories import CHECK, SHA_A, SHA_B, SHA_C, finish, new_job, request
 
 
 def test_enqueue_stores_every_field_of_the_request(queue: JobQueue) -> None:
@@ -176,10 +117,10 @@ def test_a_rerun_of_a_finished_job_makes_a_new_job(queue: JobQueue) -> None:
     assert rerun.superseded == ()
 
 
-@pytest.mark.parametrize("state", [QUEUED, RUNNING])
-def test_no_rerun_while_a_job_for_the_commit_is_active(queue: JobQueue, state: str) -> None:
+@pytest.mark.parametrize("job_state", [QUEUED, RUNNING])
+def test_no_rerun_while_a_job_for_the_commit_is_active(queue: JobQueue, job_state: str) -> None:
     job = new_job(queue, request())
-    if state == RUNNING:
+    if job_state == RUNNING:
         queue.set_check_run(job.id, 99)
         claimed = queue.claim()
         assert claimed is not None
@@ -225,7 +166,7 @@ def test_a_newer_sha_supersedes_queued_and_running_jobs_of_the_lane(queue: JobQu
     assert still_running.state == RUNNING
     assert still_running.cancel_reason == f"superseded by {SHA_B}"
     assert still_running.superseded_by == SHA_B  # the first reason stays, with its commit
-    # and the store agrees with what was returned
+    # and the state agrees with what was returned
     stored = queue.get(queued.id)
     assert stored is not None
     assert stored.cancel_reason == f"superseded by {SHA_C}"
@@ -416,50 +357,9 @@ def test_latest_for_check_run_is_the_newest_job_of_that_run(queue: JobQueue) -> 
 # -- deliveries and installations --------------------------------------------------------------
 
 
-def test_a_replayed_delivery_id_is_refused(store: Store) -> None:
-    assert store.record_delivery("guid-1", "push", None, b'{"a": 1}') is True
-    assert store.record_delivery("guid-1", "push", None, b'{"a": 1}') is False
-    assert store.record_delivery("guid-1", "pull_request", "opened", b"{}") is False
-    assert store.record_delivery("guid-2", "pull_request", "opened", b"{}") is True
-    pending = store.orphaned_deliveries([])
-    assert pending == [
-        Delivery("guid-1", "push", b'{"a": 1}'),
-        Delivery("guid-2", "pull_request", b"{}"),
-    ]
-
-
-def test_a_processed_delivery_is_no_longer_pending_but_still_refused(store: Store) -> None:
-    store.record_delivery("guid-1", "push", None, b"{}")
-    store.delivery_processed("guid-1", error="KeyError: 'x'")
-    assert store.orphaned_deliveries([]) == []
-    store.forget_deliveries_before(0.0)  # nothing that old
-    assert store.record_delivery("guid-1", "push", None, b"{}") is False
-
-
-def test_forgetting_old_processed_deliveries(store: Store) -> None:
-    store.record_delivery("old", "push", None, b"{}")
-    store.record_delivery("pending", "push", None, b'{"n": 2}')
-    store.delivery_processed("old")
-    store.forget_deliveries_before(float("inf"))
-    assert store.record_delivery("old", "push", None, b"{}") is True
-    assert [d.delivery_id for d in store.orphaned_deliveries([])] == ["pending", "old"]
-
-
-def test_installations_keep_their_repositories(store: Store) -> None:
-    assert store.installation(5) is None
-    store.record_installation(5, "octo", active=True, added=["octo/b", "octo/a"])
-    store.record_installation(5, "", active=True, added=["octo/c"], removed=["octo/a"])
-    assert store.installation(5) == ("octo", True, ["octo/b", "octo/c"])
-    store.record_installation(5, "octo", active=False)
-    assert store.installation(5) == ("octo", False, ["octo/b", "octo/c"])
-
-
-# -- a restart ---------------------------------------------------------------------------------
-
-
 def test_state_survives_closing_and_reopening_the_store(open_db: Callable[[], Database]) -> None:
-    store = Store(open_db())
-    queue = JobQueue(store)
+    state = State.on(open_db())
+    queue = state.jobs
     running = new_job(queue, request(SHA_A, lane="l1"))
     queue.set_check_run(running.id, 11)
     assert queue.claim() is not None
@@ -467,23 +367,23 @@ def test_state_survives_closing_and_reopening_the_store(open_db: Callable[[], Da
     done = new_job(queue, request(SHA_C, lane="l3"))
     queue.set_check_run(done.id, 33)
     finish(queue, done, "failure")
-    store.record_delivery("guid-1", "push", None, b"{}")
-    store.record_installation(5, "octo", active=True, added=["octo/a"])
-    store.close()
+    state.deliveries.record("guid-1", "push", None, b"{}")
+    state.installations.record(5, "octo", active=True, added=["octo/a"])
+    state.close()
     with pytest.raises(Exception, match="closed"):
         queue.get(running.id)
 
-    reopened = Store(open_db())
+    reopened = State.on(open_db())
     try:
-        again = JobQueue(reopened)
+        again = reopened.jobs
         assert [j.id for j in again.in_state(RUNNING)] == [running.id]
         assert [j.id for j in again.in_state(QUEUED)] == [waiting.id]
         assert [j.id for j in again.unreported()] == [done.id]
         restored = again.get(done.id)
         assert restored is not None
         assert restored.output == CheckOutput("failure", "t", "s")
-        assert reopened.record_delivery("guid-1", "push", None, b"{}") is False
-        assert reopened.installation(5) == ("octo", True, ["octo/a"])
+        assert reopened.deliveries.record("guid-1", "push", None, b"{}") is False
+        assert reopened.installations.get(5) == ("octo", True, ["octo/a"])
         # Dedupe still holds after the restart, and ids keep growing.
         assert again.enqueue(request(SHA_B, lane="l2"), CHECK).job is None
         fresh = new_job(again, request("d" * 40, lane="l4"))
@@ -494,20 +394,20 @@ def test_state_survives_closing_and_reopening_the_store(open_db: Callable[[], Da
 
 def test_the_store_uses_wal_and_creates_its_folder(db_path: Path) -> None:
     assert not db_path.parent.exists()
-    store = Store(open_database(None, db_path.parent))
+    state = State.on(open_database(None, db_path.parent))
     try:
         assert db_path.parent.is_dir()
-        mode = store.db.execute("PRAGMA journal_mode").fetchone()
+        mode = state.db.execute("PRAGMA journal_mode").fetchone()
         assert mode == {"journal_mode": "wal"}
     finally:
-        store.close()
+        state.close()
 
 
 def test_a_second_connection_sees_committed_jobs(open_db: Callable[[], Database]) -> None:
-    writer, reader = Store(open_db()), Store(open_db())
+    writer, reader = State.on(open_db()), State.on(open_db())
     try:
-        job = new_job(JobQueue(writer), request())
-        seen = JobQueue(reader).get(job.id)
+        job = new_job(writer.jobs, request())
+        seen = reader.jobs.get(job.id)
         assert seen is not None
         assert seen.head_sha == SHA_A
     finally:
@@ -521,12 +421,12 @@ def test_a_second_connection_sees_committed_jobs(open_db: Callable[[], Database]
 def test_concurrent_claims_from_separate_connections_take_each_job_once(
     open_db: Callable[[], Database],
 ) -> None:
-    setup = Store(open_db())
-    queue = JobQueue(setup)
+    setup = State.on(open_db())
+    queue = setup.jobs
     made = [new_job(queue, request(f"{n:040x}", lane=f"l{n}")) for n in range(40)]
     for job in made:
         queue.set_check_run(job.id, job.id)
-    claimers = [JobQueue(Store(open_db())) for _ in range(4)]
+    claimers = [State.on(open_db()).jobs for _ in range(4)]
     taken: list[list[int]] = [[] for _ in claimers]
     start = threading.Barrier(len(claimers))
 
@@ -552,7 +452,7 @@ def test_concurrent_claims_from_separate_connections_take_each_job_once(
 def test_the_same_commit_announced_to_several_web_processes_at_once_gets_one_job(
     open_db: Callable[[], Database],
 ) -> None:
-    queues = [JobQueue(Store(open_db())) for _ in range(4)]
+    queues = [State.on(open_db()).jobs for _ in range(4)]
     start = threading.Barrier(len(queues))
     results: list[Job | None] = [None] * len(queues)
 
@@ -641,124 +541,6 @@ def test_only_one_announce_of_a_job_at_a_time(queue: JobQueue) -> None:
     assert announced is not None
     assert (announced.check_run_id, announced.announcing_since) == (4321, None)
     assert queue.begin_announce(job.id, stale_after=-1) is False  # it has its check run
-
-
-def test_the_log_is_read_back_from_any_offset(queue: JobQueue) -> None:
-    job = new_job(queue, request())
-    assert queue.read_log(job.id) == (b"", 0)
-    queue.append_log(job.id, 0, b"first line\n", attempt=0)
-    queue.append_log(job.id, 11, b"second\n", attempt=0)
-    queue.append_log(job.id, 11, b"second\n", attempt=0)  # shipped twice after a retry: once
-    assert queue.read_log(job.id) == (b"first line\nsecond\n", 18)
-    assert queue.read_log(job.id, 6) == (b"line\nsecond\n", 18)
-    assert queue.read_log(job.id, 11) == (b"second\n", 18)
-    assert queue.read_log(job.id, 18) == (b"", 18)
-    assert queue.read_log(job.id, 10**20) == (b"", 18)
-    other = new_job(queue, request(SHA_B, lane="other"))
-    assert queue.read_log(other.id) == (b"", 0)
-
-
-def test_output_the_cap_dropped_is_one_line_saying_how_much(queue: JobQueue) -> None:
-    job = new_job(queue, request())
-    queue.append_log(job.id, 0, b"head 1\nhead 2\n", attempt=0)
-    queue.append_log(job.id, 100, b"tail 1\n", attempt=0)
-    queue.append_log(job.id, 107, b"tail 2\n", attempt=0)
-    # 14 bytes of head, then bytes 14..100 are gone.
-    assert queue.read_log(job.id) == (
-        b"head 1\nhead 2\n" + omitted_marker(86) + b"tail 1\ntail 2\n",
-        114,
-    )
-    # A page that had the head, and one polling from inside the gap: the same, from there.
-    assert queue.read_log(job.id, 14) == (omitted_marker(86) + b"tail 1\ntail 2\n", 114)
-    assert queue.read_log(job.id, 50) == (omitted_marker(50) + b"tail 1\ntail 2\n", 114)
-    assert queue.read_log(job.id, 107) == (b"tail 2\n", 114)
-    # The tail moves on: what it left is trimmed and counted with the gap.
-    queue.append_log(job.id, 114, b"tail 3\n", attempt=0)
-    queue.trim_log(job.id, 0, 14, 107)
-    assert queue.read_log(job.id) == (
-        b"head 1\nhead 2\n" + omitted_marker(93) + b"tail 2\ntail 3\n",
-        121,
-    )
-    assert omitted_marker(93) == "… 93 bytes omitted …\n".encode()
-
-
-def test_each_attempt_has_its_own_log(queue: JobQueue) -> None:
-    job = new_job(queue, request())
-    queue.set_check_run(job.id, 1)
-    queue.claim("one")
-    queue.append_log(job.id, 0, b"attempt 1 line 1\n", attempt=1)
-    queue.append_log(job.id, 17, b"attempt 1 line 2\n", attempt=1)
-    assert queue.read_log(job.id) == (b"attempt 1 line 1\nattempt 1 line 2\n", 34)
-    queue.take(job.id, "one", "sweeper")
-    queue.requeue(job.id, "sweeper")
-    queue.claim("two")
-    assert queue.read_log(job.id) == (b"", 0)  # the second attempt starts with nothing
-    queue.append_log(job.id, 0, b"attempt 2\n", attempt=2)
-    # The first attempt's process, taken for dead but still going, ships its last chunks late:
-    # they are not this attempt's, and never replace its own.
-    queue.append_log(job.id, 0, b"attempt 1 line 1\n", attempt=1)
-    queue.append_log(job.id, 34, b"attempt 1 line 3\n", attempt=1)
-    assert queue.read_log(job.id) == (b"attempt 2\n", 10)
-    queue.append_log(job.id, 10, b"more\n", attempt=2)
-    assert queue.read_log(job.id) == (b"attempt 2\nmore\n", 15)
-
-
-def test_logs_of_runs_finished_long_ago_are_forgotten_and_their_verdicts_kept(
-    queue: JobQueue,
-) -> None:
-    old, recent, running = (new_job(queue, request(sha, lane=sha)) for sha in (SHA_A, SHA_B, SHA_C))
-    for job in (old, recent, running):
-        queue.append_log(job.id, 0, b"log\n", attempt=0)
-    finish(queue, old)
-    finish(queue, recent)
-    queue.db.execute("UPDATE jobs SET finished_at = 1000 WHERE id = ?", (old.id,))
-    queue.forget_logs(finished_before=2000)
-    assert queue.read_log(old.id) == (b"", 0)
-    assert queue.read_log(recent.id) == (b"log\n", 4)
-    assert queue.read_log(running.id) == (b"log\n", 4)
-    kept = queue.get(old.id)
-    assert kept is not None
-    assert kept.conclusion == "success"
-
-
-def test_binary_log_bytes_survive(queue: JobQueue) -> None:
-    job = new_job(queue, request())
-    data = bytes(range(256)) * 4
-    queue.append_log(job.id, 0, data, attempt=0)
-    assert queue.read_log(job.id) == (data, len(data))
-
-
-def test_deliveries_of_a_dead_process_are_taken_by_one_other(store: Store) -> None:
-    now = time.time()
-    for name in ("dead", "alive"):
-        store.register_process(ProcessRecord(name, "host", 1, "web", now, now))
-    store.record_delivery("guid-1", "push", None, b'{"n": 1}', received_by="dead")
-    store.record_delivery("guid-2", "push", None, b'{"n": 2}', received_by="alive")
-    store.record_delivery("guid-3", "push", None, b'{"n": 3}')  # an older version: nobody
-    store.record_delivery("guid-4", "push", None, b'{"n": 4}', received_by="stopped")  # no row
-    assert [d.delivery_id for d in store.orphaned_deliveries([])] == ["guid-3", "guid-4"]
-    orphans = store.orphaned_deliveries(["dead"])
-    assert [(d.delivery_id, d.received_by) for d in orphans] == [
-        ("guid-1", "dead"),
-        ("guid-3", None),
-        ("guid-4", "stopped"),
-    ]
-    assert store.take_delivery("guid-1", "dead", "me") is True
-    assert store.take_delivery("guid-1", "dead", "other") is False
-    assert store.take_delivery("guid-3", None, "me") is True
-    store.register_process(ProcessRecord("me", "host", 2, "web", now, now))
-    assert [d.delivery_id for d in store.orphaned_deliveries(["dead"])] == ["guid-4"]
-
-
-def test_processes_are_recorded_seen_and_forgotten(store: Store) -> None:
-    record = ProcessRecord("web-1", "host", 42, "web", 1.0, 1.0)
-    store.register_process(record)
-    assert store.processes() == [record]
-    assert store.process_seen("web-1") is True
-    assert store.processes()[0].seen_at > 1.0
-    store.forget_process("web-1")
-    assert store.processes() == []
-    assert store.process_seen("web-1") is False
 
 
 def test_conclusions_and_durations_for_the_metrics(queue: JobQueue) -> None:

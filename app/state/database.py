@@ -63,6 +63,10 @@ class DatabaseError(Exception):
     """The database cannot be opened or reached; the message says which and why."""
 
 
+class WriteError(Exception):
+    """The database cannot take a write (the disk is full): the caller keeps the state."""
+
+
 class Database:
     """The operations the store and queue need; one subclass per database."""
 
@@ -140,6 +144,14 @@ def open_database(url: str | None, data_dir: Path) -> Database:
     return SqliteDatabase(data_dir / "conveyor.sqlite3")
 
 
+def open_read_only(url: str | None, data_dir: Path) -> Database:
+    """The service's database for reading alone: neither made nor changed (a command such as
+    `protect` must not create the service's database). DatabaseError when there is none."""
+    if url:
+        return PostgresDatabase(url, read_only=True)
+    return SqliteDatabase(data_dir / "conveyor.sqlite3", read_only=True)
+
+
 def describe(url: str | None, data_dir: Path) -> str:
     """Where the data is, for the log: never the URL's password."""
     if not url:
@@ -180,17 +192,25 @@ class SqliteDatabase(Database):
     write_errors = (sqlite3.OperationalError,)
     errors = (sqlite3.Error,)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self.name = str(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(
-                path, timeout=5.0, isolation_level=None, check_same_thread=False
-            )
+            if read_only:
+                # mode=ro: a missing file is an error, not a new database.
+                self.db = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+                )
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(
+                    path, timeout=5.0, isolation_level=None, check_same_thread=False
+                )
         except (OSError, sqlite3.Error) as error:
             raise DatabaseError(f"{path}: cannot be opened: {_one_line(error)}") from None
         self.db.row_factory = _dict_row
+        if read_only:
+            return
         try:
             self._check_intact()
             self._use_wal()
@@ -329,11 +349,14 @@ class PostgresDatabase(Database):
     write_errors = (psycopg.OperationalError,)
     errors = (psycopg.Error,)
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
         self.name = "DATABASE_URL"
         self._in_transaction = False
         self.conn = self._connect()
+        if read_only:
+            self.conn.read_only = True
+            return
         try:
             self.check_writable()
         except DatabaseError:

@@ -1,4 +1,5 @@
-"""Which Conveyor processes are alive, so that what a dead one left is taken over.
+"""Which Conveyor processes are alive (the `processes` table), so that what a dead one left is
+taken over.
 
 Every process (web, worker, or both in one) has a row in `processes` and touches it every few
 seconds, in the database's time, so machines' clocks need not agree. One not seen for `lease`
@@ -15,9 +16,11 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from app.store import ProcessRecord, Store
+from app.state.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,66 @@ def pid_running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def no_live_process(column: str, gone: Iterable[str]) -> tuple[str, list[str]]:
+    """A WHERE condition and its parameters: the process named in `column` is not a live one.
+    It is one of `gone`, one that stopped (its row is gone), or none is recorded. One
+    condition, read in one statement: a process that registers meanwhile cannot lose its work."""
+    dead = list(gone)
+    marks = ",".join("?" * len(dead)) or "NULL"
+    return (
+        f"({column} IS NULL OR {column} NOT IN (SELECT id FROM processes)"  # noqa: S608
+        f" OR {column} IN ({marks}))",
+        dead,
+    )
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    id: str
+    host: str
+    pid: int
+    role: str
+    started_at: float
+    seen_at: float
+
+
+class Processes:
+    """The rows of `processes`, the one table every process writes on its own behalf."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def register(self, record: ProcessRecord) -> None:
+        self.db.execute(
+            "INSERT INTO processes (id, host, pid, role, started_at, seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.host, record.pid, record.role, record.started_at, record.seen_at),
+        )
+
+    def clock(self) -> float:
+        """The database's time: processes on machines whose clocks drift still agree on it."""
+        [row] = self.db.execute(f"SELECT {self.db.now} AS now").fetchall()
+        return float(row["now"])
+
+    def seen(self, process_id: str) -> bool:
+        """False when the row is gone: others took this process for dead."""
+        cursor = self.db.execute(
+            f"UPDATE processes SET seen_at = {self.db.now} WHERE id = ?",  # noqa: S608
+            (process_id,),
+        )
+        return cursor.rowcount == 1
+
+    def all(self) -> list[ProcessRecord]:
+        rows = self.db.execute("SELECT * FROM processes ORDER BY started_at, id")
+        return [ProcessRecord(**row) for row in rows]
+
+    def forget(self, process_id: str) -> None:
+        self.db.execute("DELETE FROM processes WHERE id = ?", (process_id,))
+
+
 class Presence:
-    def __init__(self, store: Store, role: str, *, lease: float = LEASE) -> None:
-        self.store = store
+    def __init__(self, processes: Processes, role: str, *, lease: float = LEASE) -> None:
+        self.table = processes
         self.role = role
         self.lease = lease
         self.host = host_key()
@@ -60,10 +120,8 @@ class Presence:
         self._task: asyncio.Task[None] | None = None
 
     def register(self) -> None:
-        now = self.store.clock()
-        self.store.register_process(
-            ProcessRecord(self.id, self.host, os.getpid(), self.role, now, now)
-        )
+        now = self.table.clock()
+        self.table.register(ProcessRecord(self.id, self.host, os.getpid(), self.role, now, now))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._beat(), name="presence")
@@ -74,14 +132,14 @@ class Presence:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(*self.store.db.write_errors):
-            self.store.forget_process(self.id)
+        with contextlib.suppress(*self.table.db.write_errors):
+            self.table.forget(self.id)
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.lease / BEATS_PER_LEASE)
             try:
-                if not self.store.process_seen(self.id):
+                if not self.table.seen(self.id):
                     # Taken for dead (it was paused, or cut off longer than the lease): its
                     # jobs went to others. Come back as a process with nothing running.
                     log.error("this process was taken for dead; registering again")
@@ -91,10 +149,10 @@ class Presence:
 
     def processes(self) -> tuple[list[ProcessRecord], list[ProcessRecord]]:
         """(alive, gone), oldest first; this process is always alive."""
-        now = self.store.clock()
+        now = self.table.clock()
         alive: list[ProcessRecord] = []
         gone: list[ProcessRecord] = []
-        for record in self.store.processes():
+        for record in self.table.all():
             here = record.host == self.host
             dead = record.id != self.id and (
                 record.seen_at < now - self.lease

@@ -1,4 +1,4 @@
-"""app/database.py: one interface over SQLite and PostgreSQL, each real."""
+"""app/state/database.py: one interface over SQLite and PostgreSQL, each real."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.database import (
+from app.state import State
+from app.state.database import (
     DatabaseError,
     PostgresDatabase,
     _pyformat,
     describe,
     open_database,
 )
-from app.store import SCHEMA, Store
+from app.state.schema import SCHEMA
 
 
 def test_placeholders_become_psycopgs_and_quoted_text_is_left_alone() -> None:
@@ -60,7 +61,7 @@ def test_the_schema_is_made_once_by_processes_starting_together(
     def open_store() -> None:
         start.wait()
         try:
-            Store(open_database(database_url, tmp_path)).close()
+            State.on(open_database(database_url, tmp_path)).close()
         except BaseException as error:
             errors.append(error)
 
@@ -70,9 +71,9 @@ def test_the_schema_is_made_once_by_processes_starting_together(
     for thread in threads:
         thread.join()
     assert errors == []
-    store = Store(open_database(database_url, tmp_path))
-    assert {"worker", "announcing_since", "coverage"} <= store.db.columns("jobs")
-    store.close()
+    state = State.on(open_database(database_url, tmp_path))
+    assert {"worker", "announcing_since", "coverage"} <= state.db.columns("jobs")
+    state.close()
 
 
 def test_postgresql_reconnects_after_losing_its_connection(postgres_url: str) -> None:

@@ -1,4 +1,5 @@
-"""The job queue: one job per (repository, commit, check), kept in the store.
+"""The job queue (the `jobs` table, and `plans` and `repo_checks`, what each commit runs): one
+job per (repository, commit, check).
 
 A job is `queued`, then `running`, then `finished`. It is finished with a conclusion and the
 output to post; `reported` says whether GitHub has it yet, so that an answer GitHub refused or
@@ -16,22 +17,14 @@ from typing import Any
 
 from app.report.model import CheckOutput
 from app.run_request import RunRequest
-from app.store import Store, no_live_process
+from app.state.database import Database, WriteError
+from app.state.presence import no_live_process
 
 QUEUED, RUNNING, FINISHED = "queued", "running", "finished"
 READY_CHANNEL = "conveyor_jobs_ready"
 # Why an attempt ended without a verdict: its process died (taken over), or was stopped.
 INTERRUPTED_KILLED = "its process was killed (or its machine lost)"
 INTERRUPTED_STOPPED = "Conveyor was stopped"
-
-
-def omitted_marker(count: int) -> bytes:
-    """The line that stands for output the log's cap dropped."""
-    return f"… {count} bytes omitted …\n".encode()
-
-
-class QueueWriteError(Exception):
-    """The database cannot take a write (the disk is full): the caller keeps the state."""
 
 
 # The check a repository gets before Conveyor has seen what it runs.
@@ -144,8 +137,8 @@ class Enqueued:
 
 
 class JobQueue:
-    def __init__(self, store: Store) -> None:
-        self.db = store.db
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def get(self, job_id: int) -> Job | None:
         row = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -287,7 +280,7 @@ class JobQueue:
                 (FINISHED, output.conclusion, json.dumps(output.to_json()), time.time(), job_id),
             )
         except self.db.write_errors as error:
-            raise QueueWriteError(str(error)) from error
+            raise WriteError(str(error)) from error
         job = self.get(job_id)
         assert job is not None
         return job
@@ -367,7 +360,7 @@ class JobQueue:
         try:
             self.db.execute("UPDATE jobs SET reported = 1 WHERE id = ?", (job_id,))
         except self.db.write_errors as error:
-            raise QueueWriteError(str(error)) from error
+            raise WriteError(str(error)) from error
 
     def unfinished(self) -> list[Job]:
         """The queued jobs, then the running ones."""
@@ -420,37 +413,8 @@ class JobQueue:
         )
         return [Job.from_row(r) for r in rows]
 
-    # -- test history -------------------------------------------------------------------------
-
-    def record_results(self, job: Job, results: list[tuple[str, str, float]]) -> None:
-        """Keep each test's outcome: (node id, outcome, seconds)."""
-        with self.db.transaction():
-            self.db.execute("DELETE FROM test_results WHERE job_id = ?", (job.id,))
-            self.db.executemany(
-                "INSERT INTO test_results (job_id, repo_id, check_name, head_sha, node_id,"
-                " outcome, duration, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (job.id, job.repo_id, job.check_name, job.head_sha, node, outcome, secs, seq)
-                    for seq, (node, outcome, secs) in enumerate(results)
-                ],
-            )
-
     def set_coverage(self, job_id: int, coverage: float | None) -> None:
         self.db.execute("UPDATE jobs SET coverage = ? WHERE id = ?", (coverage, job_id))
-
-    def outcomes(self, job_id: int) -> dict[str, str]:
-        rows = self.db.execute(
-            "SELECT node_id, outcome FROM test_results WHERE job_id = ?", (job_id,)
-        )
-        return {r["node_id"]: r["outcome"] for r in rows}
-
-    def failing_tests(self, job_id: int) -> tuple[str, ...]:
-        rows = self.db.execute(
-            "SELECT node_id FROM test_results WHERE job_id = ? AND outcome IN ('failed', 'error')"
-            " ORDER BY seq",
-            (job_id,),
-        )
-        return tuple(r["node_id"] for r in rows)
 
     def base_run(self, job: Job) -> Job | None:
         """The last finished run of this check on the base branch, of another commit."""
@@ -464,46 +428,20 @@ class JobQueue:
         ).fetchone()
         return Job.from_row(row) if row else None
 
-    def failed_earlier_on_this_commit(self, job: Job) -> frozenset[str]:
-        rows = self.db.execute(
-            "SELECT DISTINCT node_id FROM test_results WHERE repo_id = ? AND check_name = ?"
-            " AND head_sha = ? AND job_id != ? AND outcome IN ('failed', 'error')",
-            (job.repo_id, job.check_name, job.head_sha, job.id),
-        )
-        return frozenset(r["node_id"] for r in rows)
-
-    def flakiness(
-        self, job: Job, node_ids: list[str], window: int = 50
-    ) -> dict[str, tuple[int, int]]:
-        """For each test: (commits on which it both failed and passed, commits it ran on),
-        over the repository's last `window` commits of this check."""
-        if not node_ids:
-            return {}
-        marks = ",".join("?" * len(node_ids))
-        rows = self.db.execute(
-            "SELECT node_id, head_sha,"  # noqa: S608
-            " MAX(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed,"
-            " MAX(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS passed FROM test_results"
-            f" WHERE repo_id = ? AND check_name = ? AND node_id IN ({marks})"
-            f" AND head_sha IN (SELECT head_sha FROM jobs WHERE repo_id = ? AND check_name = ?"
-            f" GROUP BY head_sha ORDER BY MAX(id) DESC LIMIT ?)"
-            f" GROUP BY node_id, head_sha",
-            (job.repo_id, job.check_name, *node_ids, job.repo_id, job.check_name, window),
-        )
-        counts: dict[str, tuple[int, int]] = {}
-        for row in rows:
-            flipped, runs = counts.get(row["node_id"], (0, 0))
-            counts[row["node_id"]] = (flipped + int(row["failed"] and row["passed"]), runs + 1)
-        return counts
-
     # -- plans ---------------------------------------------------------------------------------
 
     def expected_checks(self, repo_id: int) -> tuple[str, ...]:
+        """The check names of the repository's latest plan: what a new commit gets at once (and
+        what `protect` makes required); the default ones before any plan."""
         row = self.db.execute(
             "SELECT names FROM repo_checks WHERE repo_id = ?", (repo_id,)
         ).fetchone()
-        names = tuple(json.loads(row["names"])) if row else ()
-        return names or DEFAULT_CHECKS
+        try:
+            names = json.loads(row["names"]) if row else []
+        except ValueError:
+            names = []
+        picked = tuple(name for name in names if isinstance(name, str) and name)
+        return picked or DEFAULT_CHECKS
 
     def save_plan(
         self,
@@ -539,72 +477,6 @@ class JobQueue:
         if row is None:
             return None
         return StoredPlan(json.loads(row["plan"]) if row["plan"] else None, row["error"])
-
-    # -- logs --------------------------------------------------------------------------------
-
-    def append_log(self, job_id: int, start: int, data: bytes, *, attempt: int) -> None:
-        """Add the log's bytes from `start` on (again after a retry: the same bytes, kept once).
-
-        Only the job's current attempt is shown; a chunk a later attempt wrote at the same
-        place wins, and a late chunk of an earlier attempt (its process taken for dead but
-        still going) never replaces one of a later attempt."""
-        try:
-            self.db.execute(
-                "INSERT INTO job_logs (job_id, start, data, attempt) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (job_id, start) DO UPDATE SET data = excluded.data,"
-                " attempt = excluded.attempt"
-                " WHERE COALESCE(job_logs.attempt, 0) < excluded.attempt",
-                (job_id, start, data, attempt),
-            )
-        except self.db.write_errors as error:
-            raise QueueWriteError(str(error)) from error
-
-    def trim_log(self, job_id: int, attempt: int, start: int, end: int) -> None:
-        """Drop the chunks starting in [start, end): output the log's cap left out, between
-        its head and its tail."""
-        try:
-            self.db.execute(
-                "DELETE FROM job_logs WHERE job_id = ? AND attempt = ? AND start >= ?"
-                " AND start < ?",
-                (job_id, attempt, start, end),
-            )
-        except self.db.write_errors as error:
-            raise QueueWriteError(str(error)) from error
-
-    def forget_logs(self, finished_before: float) -> None:
-        """Drop the logs of runs finished before `finished_before` (a time): capped as each
-        is, they would still add up without end. Verdicts and results stay."""
-        self.db.execute(
-            "DELETE FROM job_logs WHERE job_id IN"
-            " (SELECT id FROM jobs WHERE state = ? AND finished_at < ?)",
-            (FINISHED, finished_before),
-        )
-
-    def read_log(self, job_id: int, offset: int = 0) -> tuple[bytes, int]:
-        """The current attempt's log from `offset` on, and the size of all of its output.
-
-        Output the cap dropped (a gap between chunks) is shown by one line saying how much."""
-        offset = min(offset, 2**62)  # a page asking past any log; databases stop at 2**63
-        current = "(attempt IS NULL OR attempt = (SELECT attempts FROM jobs WHERE id = ?))"
-        # From the chunk that holds `offset` on: a page polling a long log reads only the end.
-        rows = self.db.execute(
-            f"SELECT start, data FROM job_logs WHERE job_id = ? AND {current}"  # noqa: S608
-            " AND start >= COALESCE((SELECT MAX(start) FROM job_logs WHERE job_id = ?"
-            f" AND {current} AND start <= ?), 0) ORDER BY start",
-            (job_id, job_id, job_id, job_id, offset),
-        ).fetchall()
-        have, size, parts = offset, 0, list[bytes]()
-        for row in rows:
-            start, data = row["start"], bytes(row["data"])
-            size = max(size, start + len(data))
-            if start + len(data) <= have:
-                continue
-            if start > have:
-                before = b"\n" if parts and not parts[-1].endswith(b"\n") else b""
-                parts.append(before + omitted_marker(start - have))
-            parts.append(data[max(0, have - start) :])
-            have = start + len(data)
-        return b"".join(parts), size
 
     def conclusions(self) -> dict[str | None, int]:
         rows = self.db.execute(

@@ -103,7 +103,8 @@ class Intake:
             only: tuple[str, ...] = ()
             if request.requested_action == RERUN_FAILED.identifier:
                 only = self.history.failing_tests(previous.id)
-            request = previous.request(
+            request = replace(
+                previous.request,
                 reason=request.reason,
                 installation_id=request.installation_id,
                 rerun=True,
@@ -134,7 +135,11 @@ class Intake:
         if not (request.rerun_external_id and request.rerun_external_id.isdigit()):
             return None
         previous = self.queue.get(int(request.rerun_external_id))
-        return previous if previous is not None and previous.repo_id == request.repo_id else None
+        return (
+            previous
+            if previous is not None and previous.request.repo_id == request.repo_id
+            else None
+        )
 
     async def comment_command(self, command: CommentCommand) -> None:
         """`/conveyor run [failed]` on a pull request, from someone who may write to the

@@ -59,14 +59,15 @@ def run_page(job: Job, data: bytes, size: int) -> str:
     attempts = (
         f'<p class="attempts">{e(job.earlier_attempts)}</p>\n' if job.earlier_attempts else ""
     )
+    asked = job.request
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(job.check_name)} · {e(job.repo_full_name)} {job.head_sha[:7]}: {e(state)}</title>
+<title>{e(job.check_name)} · {e(asked.repo_full_name)} {asked.head_sha[:7]}: {e(state)}</title>
 <style>{STYLE}</style></head><body>
-<h1>{e(job.check_name)} · {e(job.repo_full_name)}</h1>
-<p>Commit <code>{job.head_sha}</code> · <span class="state {e(state)}">{e(state)}</span>
-· {e(job.reason)}</p>
+<h1>{e(job.check_name)} · {e(job.request.repo_full_name)}</h1>
+<p>Commit <code>{job.request.head_sha}</code> · <span class="state {e(state)}">{e(state)}</span>
+· {e(job.request.reason)}</p>
 {attempts}<h2>{e(title)}</h2>
 <pre>{e(output.summary if output else "")}</pre>
 <h2>Output</h2><p><a href="{e(job.public_id)}/log">raw log</a></p>

@@ -62,17 +62,19 @@ class Reporter:
 
     def _ref(self, job: Job) -> checks.CheckRunRef:
         assert job.check_run_id is not None
-        return checks.CheckRunRef(job.repo_full_name, job.installation_id, job.check_run_id)
+        return checks.CheckRunRef(
+            job.request.repo_full_name, job.request.installation_id, job.check_run_id
+        )
 
     async def announce(self, job: Job) -> Announced:
         """Create the job's check run, `queued`: the check appears on the commit at once."""
         try:
             ref = await checks.create_queued(
                 self.gh,
-                job.repo_full_name,
-                job.installation_id,
+                job.request.repo_full_name,
+                job.request.installation_id,
                 name=job.check_name,
-                head_sha=job.head_sha,
+                head_sha=job.request.head_sha,
                 details_url=self.details_url(job),
                 external_id=job.external_id,
             )
@@ -88,8 +90,8 @@ class Reporter:
             log.warning(
                 "job %s: %s %s %r not run: %s (%s); not retried",
                 job.id,
-                job.repo_full_name,
-                job.head_sha[:10],
+                job.request.repo_full_name,
+                job.request.head_sha[:10],
                 job.check_name,
                 why,
                 _say(error),
@@ -98,7 +100,7 @@ class Reporter:
         return Announced(ref.check_run_id)
 
     async def started(self, job: Job) -> None:
-        if job.installation_id in self.uninstalled:
+        if job.request.installation_id in self.uninstalled:
             return
         try:
             await checks.mark_in_progress(
@@ -106,7 +108,7 @@ class Reporter:
                 self._ref(job),
                 started_at=job.started_at or time.time(),
                 title="Running the tests",
-                summary=f"Started for `{job.head_sha[:10]}` ({job.reason}).",
+                summary=f"Started for `{job.request.head_sha[:10]}` ({job.request.reason}).",
             )
         except _FAILURES as error:
             self._update_failed(job, "mark it in progress", error)
@@ -146,11 +148,11 @@ class Reporter:
         installation too, GitHub refused even the short verdict)."""
         if job.output is None or job.check_run_id is None:
             return "retry"
-        if job.installation_id in self.uninstalled:
+        if job.request.installation_id in self.uninstalled:
             log.info(
                 "job %s: verdict not posted: installation %s is uninstalled",
                 job.id,
-                job.installation_id,
+                job.request.installation_id,
             )
             return "ended"  # nobody is left on GitHub to tell
         if job.check_run_id in self.lost_runs:
@@ -174,7 +176,11 @@ class Reporter:
             log.warning("job %s: could not post its verdict: %s", job.id, _say(error))
             return "retry"
         log.info(
-            "job %s: %s %s → %s", job.id, job.repo_full_name, job.head_sha[:10], output.conclusion
+            "job %s: %s %s → %s",
+            job.id,
+            job.request.repo_full_name,
+            job.request.head_sha[:10],
+            output.conclusion,
         )
         return "posted"
 

@@ -63,8 +63,8 @@ class Scheduler:
         log.info(
             "job %s: %s %s %r queued (%s)",
             job.id,
-            job.repo_full_name,
-            job.head_sha[:10],
+            job.request.repo_full_name,
+            job.request.head_sha[:10],
             name,
             request.reason,
         )
@@ -208,7 +208,7 @@ class Scheduler:
         self.reporter.uninstalled.add(installation_id)
         ended = 0
         for job in self.queue.unfinished():
-            if job.installation_id != installation_id:
+            if job.request.installation_id != installation_id:
                 continue
             ended += 1
             self.queue.request_cancel(job.id, why)
@@ -259,6 +259,7 @@ def cancelled_output(job: Job) -> CheckOutput:
             "cancelled",
             f"Superseded by {sha[:7]}",
             f"A newer commit, `{sha}`, was pushed to the same "
-            f"{'pull request' if job.pull_number else 'branch'}; Conveyor tests that one instead.",
+            f"{'pull request' if job.request.pull_number else 'branch'}; "
+            "Conveyor tests that one instead.",
         )
     return CheckOutput("cancelled", "Cancelled", job.cancel_reason or "cancelled")

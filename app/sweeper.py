@@ -95,12 +95,12 @@ class Sweeper:
         for job in self.queue.cancelled_while_queued():
             await self.scheduler.cancel(job)
         for job in self.queue.without_check_run():
-            if self._uninstalled(job.installation_id):
+            if self._uninstalled(job.request.installation_id):
                 continue  # GitHub refuses its calls: retrying every sweep would be a storm
             await self.scheduler.announce(job)
         for job in self.queue.unreported():
-            if self._uninstalled(job.installation_id):
-                self.scheduler.installation_gone(job.installation_id)  # reporting ends
+            if self._uninstalled(job.request.installation_id):
+                self.scheduler.installation_gone(job.request.installation_id)  # reporting ends
             await self.scheduler.deliver(job)
         self.state.deliveries.forget_before(time.time() - DELIVERY_MEMORY)
 

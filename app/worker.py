@@ -196,8 +196,8 @@ class WorkerPool:
         try:
             await self.reporter.started(job)
             # A fresh token for every job: a job may outlive the cached one.
-            token = await self.gh.token(job.installation_id)
-            values = repository_secrets(self.settings.secrets_file, job.repo_full_name)
+            token = await self.gh.token(job.request.installation_id)
+            values = repository_secrets(self.settings.secrets_file, job.request.repo_full_name)
             # Every value the repository has is masked, whether this check asks for it or not.
             masker = Masker((token, *self.settings.secrets, *values.values()))
             # Each attempt starts from an empty folder: nothing an earlier one (killed midway)
@@ -289,16 +289,16 @@ class WorkerPool:
         started = time.monotonic()
         # Every git step ends by the job's deadline (or its cancel), planning's own too.
         deadline = Deadline.after(self.settings.job_timeout, cancel)
-        run_log.section(f"Fetching {job.head_sha} ({job.fetch_ref})")
+        run_log.section(f"Fetching {job.request.head_sha} ({job.request.fetch_ref})")
         try:
             await self.mirrors.checkout(
-                key=str(job.repo_id),
-                clone_url=job.clone_url,
+                key=str(job.request.repo_id),
+                clone_url=job.request.clone_url,
                 # A fork's commits are public in the base repository: the token fetches them,
                 # and the token never enters the sandbox.
                 token=token,
-                ref=job.fetch_ref,
-                sha=job.head_sha,
+                ref=job.request.fetch_ref,
+                sha=job.request.head_sha,
                 workspace=workspace,
                 deadline=deadline,
             )
@@ -308,19 +308,22 @@ class WorkerPool:
             return CheckOutput(
                 error.conclusion,
                 error.title,
-                f"Conveyor could not check out `{job.head_sha}` from `{job.repo_full_name}`:\n\n"
+                f"Conveyor could not check out `{job.request.head_sha}` from "
+                f"`{job.request.repo_full_name}`:\n\n"
                 f"```\n{error}\n```",
             )
         run_log.line(f"Fetched in {time.monotonic() - started:.2f}s")
-        message = await self.mirrors.commit_message(str(job.repo_id), job.head_sha, deadline)
+        message = await self.mirrors.commit_message(
+            str(job.request.repo_id), job.request.head_sha, deadline
+        )
         marker = next((m for m in SKIP_MARKERS if m in message.lower()), None)
         if marker is not None:
             return CheckOutput(
                 "skipped",
                 f"Skipped: {marker} in the commit message",
-                f"The commit message of `{job.head_sha[:10]}` says `{marker}`, so Conveyor did "
-                "not run this check. It still reports, so that a required check is not left "
-                "waiting. Push a commit without it (or re-run the check) to test.",
+                f"The commit message of `{job.request.head_sha[:10]}` says `{marker}`, so "
+                "Conveyor did not run this check. It still reports, so that a required check is "
+                "not left waiting. Push a commit without it (or re-run the check) to test.",
             )
         plan = await self._plan(job, workspace)
         if isinstance(plan, CheckOutput):
@@ -339,21 +342,21 @@ class WorkerPool:
         remaining = max(1.0, self.settings.job_timeout - (time.monotonic() - started))
         spec = replace(spec, timeout=min(spec.timeout, remaining))
         given = _secrets_for(spec, secrets, run_log, trusted=trusted)
-        objects = self.mirrors.objects(str(job.repo_id))
+        objects = self.mirrors.objects(str(job.request.repo_id))
         shown_at = str(objects)
         if self.runner.sandbox.mode != "none":
             shown_at = GIT_OBJECTS
             borrow_objects_from(workspace, shown_at)
         outcome = await self.runner.run(
             spec,
-            repository=str(job.repo_id),
+            repository=str(job.request.repo_id),
             workspace=workspace,
             artifacts=artifacts,
             log=run_log,
             cancel=cancel,
             # The workspace borrows the mirror's objects: git inside needs them.
             shared=(Mount(objects, shown_at),),
-            only_tests=job.only_tests,
+            only_tests=job.request.only_tests,
             trusted=trusted,
             secrets=given,
             detected=plan.origin == "detected",
@@ -376,14 +379,14 @@ class WorkerPool:
         request alone never makes a job trusted. Recorded, so that re-runs can rely on it.
         """
         why: str
-        if job.from_fork:
+        if job.request.from_fork:
             trusted, why = False, "a pull request from a fork"
         else:
             branch = await self.mirrors.branch_holding(
-                key=str(job.repo_id),
-                clone_url=job.clone_url,
+                key=str(job.request.repo_id),
+                clone_url=job.request.clone_url,
                 token=token,
-                sha=job.head_sha,
+                sha=job.request.head_sha,
                 deadline=deadline,
             )
             if branch is not None:
@@ -391,7 +394,7 @@ class WorkerPool:
             elif self._reruns_trusted(job):
                 trusted, why = True, "a re-run of a trusted run"
             else:
-                trusted, why = False, f"the commit is on no branch of {job.repo_full_name}"
+                trusted, why = False, f"the commit is on no branch of {job.request.repo_full_name}"
         self.queue.set_trusted(job.id, trusted)
         if trusted:
             run_log.line(f"Trusted: {why}")
@@ -415,58 +418,60 @@ class WorkerPool:
         self.queue.set_coverage(job.id, outcome.coverage)
         base = self.queue.base_run(job)
         comparison = None
-        if base is not None and base.head_branch:
+        if base is not None and base.request.head_branch:
             comparison = Comparison(
-                branch=base.head_branch,
-                sha=base.head_sha,
+                branch=base.request.head_branch,
+                sha=base.request.head_sha,
                 failing=frozenset(self.history.failing_tests(base.id)),
                 coverage=base.coverage,
             )
         failed_earlier = self.history.failed_earlier_on_this_commit(job)
         flaky = [c.node_id for c in cases if c.outcome == "passed" and c.node_id in failed_earlier]
         changed: dict[str, frozenset[int]] = {}
-        if job.pull_number and job.base_branch and any(c.frames for c in cases):
+        if job.request.pull_number and job.request.base_branch and any(c.frames for c in cases):
             changed = await self.mirrors.changed_lines(
-                key=str(job.repo_id),
-                clone_url=job.clone_url,
+                key=str(job.request.repo_id),
+                clone_url=job.request.clone_url,
                 token=token,
-                base_branch=job.base_branch,
-                sha=job.head_sha,
+                base_branch=job.request.base_branch,
+                sha=job.request.head_sha,
                 deadline=deadline,
             )
         return ReportContext(
-            head_sha=job.head_sha,
-            html_url=job.html_url,
+            head_sha=job.request.head_sha,
+            html_url=job.request.html_url,
             comparison=comparison,
             failed_earlier=failed_earlier,
             flakiness=self.history.flakiness(job, flaky),
-            only_tests=job.only_tests,
+            only_tests=job.request.only_tests,
             changed_lines=changed,
         )
 
     async def _plan(self, job: Job, workspace: Path) -> Plan | CheckOutput:
         """The commit's plan: worked out by its first job, reused by the others."""
-        lock = self._planning.setdefault((job.repo_id, job.head_sha), asyncio.Lock())
+        lock = self._planning.setdefault(
+            (job.request.repo_id, job.request.head_sha), asyncio.Lock()
+        )
         async with lock:
-            stored = self.queue.stored_plan(job.repo_id, job.head_sha)
+            stored = self.queue.stored_plan(job.request.repo_id, job.request.head_sha)
             if stored is None:
                 available = [i.version for i in self.runner.interpreters] if self.runner else []
                 try:
                     plan = await self.planner.plan(workspace, available)
                 except ConfigError as error:
                     stored = self.queue.save_plan(
-                        job.repo_id, job.head_sha, None, str(error), DEFAULT_CHECKS
+                        job.request.repo_id, job.request.head_sha, None, str(error), DEFAULT_CHECKS
                     )
                 else:
                     stored = self.queue.save_plan(
-                        job.repo_id,
-                        job.head_sha,
+                        job.request.repo_id,
+                        job.request.head_sha,
                         plan_to_json(plan),
                         None,
                         check_names(plan, DEFAULT_CHECKS),
                     )
                     await self._reconcile(job, plan)
-        self._planning.pop((job.repo_id, job.head_sha), None)
+        self._planning.pop((job.request.repo_id, job.request.head_sha), None)
         if stored.error is not None:
             return CheckOutput(
                 "failure",
@@ -486,14 +491,14 @@ class WorkerPool:
         (its check run is renamed), so no stray check is left behind.
         """
         wanted = check_names(plan, DEFAULT_CHECKS)
-        existing = self.queue.jobs_for_commit(job.repo_id, job.head_sha)
+        existing = self.queue.jobs_for_commit(job.request.repo_id, job.request.head_sha)
         have = {j.check_name for j in existing}
         missing = [name for name in wanted if name not in have]
         if job.check_name not in wanted and missing:
             renamed = self.scheduler.rename(job, missing.pop(0))
             await self.reporter.renamed(renamed)
         for name in missing:
-            await self.scheduler.add(job.request(), name)
+            await self.scheduler.add(job.request, name)
         for other in existing:
             if other.id != job.id and other.check_name not in wanted and other.state == QUEUED:
                 await self.scheduler.finish(other, _not_configured(other.check_name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.pages import LOG_WINDOW, run_page
+from app.run_request import RunRequest
 from app.state.jobs import INTERRUPTED_KILLED, Job
 
 
@@ -12,19 +13,19 @@ def job(**fields: Any) -> Job:
     values: dict[str, Any] = {
         "id": 7,
         "public_id": "p" * 32,
-        "repo_full_name": "octo/hello",
-        "repo_id": 1,
-        "installation_id": 2,
-        "clone_url": "https://github.com/octo/hello.git",
-        "head_sha": "a" * 40,
-        "fetch_ref": "refs/heads/main",
-        "lane": "1:branch:main",
+        "request": RunRequest(
+            repo_full_name="octo/hello",
+            repo_id=1,
+            installation_id=2,
+            clone_url="https://github.com/octo/hello.git",
+            head_sha="a" * 40,
+            fetch_ref="refs/heads/main",
+            lane="1:branch:main",
+            reason="push",
+            head_branch="main",
+            commit_message="change",
+        ),
         "check_name": "tests",
-        "reason": "push",
-        "head_branch": "main",
-        "pull_number": None,
-        "from_fork": False,
-        "commit_message": "change",
         "rerun_of": None,
         "state": "running",
         "cancel_reason": None,

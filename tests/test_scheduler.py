@@ -20,7 +20,7 @@ async def world(tmp_path: Path, database_url: str | None) -> AsyncIterator[World
 
 
 async def test_an_added_job_gets_its_check_run_and_wakes_the_workers(world: World) -> None:
-    request = world.job().request()
+    request = world.job().request
     assert not world.scheduler.ready.is_set()
     await world.scheduler.add(request, "lint")
     [job] = [j for j in world.queue.unfinished() if j.check_name == "lint"]
@@ -34,7 +34,7 @@ async def test_an_added_job_gets_its_check_run_and_wakes_the_workers(world: Worl
 async def test_a_newer_commit_cancels_the_queued_one_and_github_is_told(world: World) -> None:
     older = world.job()
     assert await world.scheduler.announce(older)
-    await world.scheduler.add(replace(older.request(), head_sha="b" * 40), "tests")
+    await world.scheduler.add(replace(older.request, head_sha="b" * 40), "tests")
     ended = world.queue.get(older.id)
     assert ended is not None
     assert (ended.state, ended.conclusion, ended.reported) == (FINISHED, "cancelled", True)

@@ -31,24 +31,36 @@ INTERRUPTED_STOPPED = "Conveyor was stopped"
 DEFAULT_CHECKS = ("tests",)
 
 
+# The columns of `jobs` that hold the job's RunRequest. What only the event says (a re-run was
+# asked for, whether the branch moved) is not kept: it mattered to adding the job, not after.
+REQUEST_COLUMNS = (
+    "repo_full_name",
+    "repo_id",
+    "installation_id",
+    "clone_url",
+    "head_sha",
+    "fetch_ref",
+    "lane",
+    "reason",
+    "head_branch",
+    "pull_number",
+    "from_fork",
+    "commit_message",
+    "base_branch",
+    "html_url",
+    "only_tests",
+)
+
+
 @dataclass(frozen=True)
 class Job:
+    """One check of one commit, as requested (`request`), and what has become of it."""
+
     id: int
     public_id: str
-    repo_full_name: str
-    repo_id: int
-    installation_id: int
-    clone_url: str
-    head_sha: str
-    fetch_ref: str
-    lane: str
+    request: RunRequest
     check_name: str
-    reason: str
-    head_branch: str | None
-    pull_number: int | None
-    from_fork: bool
-    commit_message: str | None
-    rerun_of: int | None
+    rerun_of: int | None  # the job this one runs again
     state: str
     cancel_reason: str | None
     check_run_id: int | None
@@ -59,9 +71,6 @@ class Job:
     created_at: float
     started_at: float | None
     finished_at: float | None
-    base_branch: str | None = None
-    html_url: str | None = None
-    only_tests: tuple[str, ...] = ()
     coverage: float | None = None
     worker: str | None = None  # the process running it
     announcing_since: float | None = None
@@ -93,35 +102,16 @@ class Job:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Job:
         data = dict(row)
-        data["from_fork"] = bool(data["from_fork"])
+        asked = {name: data.pop(name) for name in REQUEST_COLUMNS}
+        asked["from_fork"] = bool(asked["from_fork"])
+        asked["only_tests"] = tuple(json.loads(asked["only_tests"])) if asked["only_tests"] else ()
+        data["request"] = RunRequest(**asked)
         data["trusted"] = None if data.get("trusted") is None else bool(data["trusted"])
         data["reported"] = bool(data["reported"])
         data["output"] = (
             CheckOutput.from_json(json.loads(data["output"])) if data["output"] else None
         )
-        data["only_tests"] = tuple(json.loads(data["only_tests"])) if data["only_tests"] else ()
         return cls(**data)
-
-    def request(self, **changes: Any) -> RunRequest:
-        """The request this job came from, for another check or another go of the same commit."""
-        fields: dict[str, Any] = {
-            "repo_full_name": self.repo_full_name,
-            "repo_id": self.repo_id,
-            "installation_id": self.installation_id,
-            "clone_url": self.clone_url,
-            "head_sha": self.head_sha,
-            "fetch_ref": self.fetch_ref,
-            "lane": self.lane,
-            "reason": self.reason,
-            "head_branch": self.head_branch,
-            "pull_number": self.pull_number,
-            "from_fork": self.from_fork,
-            "commit_message": self.commit_message,
-            "base_branch": self.base_branch,
-            "html_url": self.html_url,
-        }
-        fields.update(changes)
-        return RunRequest(**fields)
 
 
 @dataclass(frozen=True)
@@ -418,13 +408,19 @@ class JobQueue:
 
     def base_run(self, job: Job) -> Job | None:
         """The last finished run of this check on the base branch, of another commit."""
-        if not job.base_branch:
+        if not job.request.base_branch:
             return None
         row = self.db.execute(
             "SELECT * FROM jobs WHERE repo_id = ? AND check_name = ? AND head_branch = ?"
             " AND head_sha != ? AND state = ? AND conclusion IN ('success', 'failure')"
             " AND id IN (SELECT job_id FROM test_results) ORDER BY finished_at DESC LIMIT 1",
-            (job.repo_id, job.check_name, job.base_branch, job.head_sha, FINISHED),
+            (
+                job.request.repo_id,
+                job.check_name,
+                job.request.base_branch,
+                job.request.head_sha,
+                FINISHED,
+            ),
         ).fetchone()
         return Job.from_row(row) if row else None
 

@@ -21,7 +21,16 @@ class TestHistory:
                 "INSERT INTO test_results (job_id, repo_id, check_name, head_sha, node_id,"
                 " outcome, duration, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (job.id, job.repo_id, job.check_name, job.head_sha, node, outcome, secs, seq)
+                    (
+                        job.id,
+                        job.request.repo_id,
+                        job.check_name,
+                        job.request.head_sha,
+                        node,
+                        outcome,
+                        secs,
+                        seq,
+                    )
                     for seq, (node, outcome, secs) in enumerate(results)
                 ],
             )
@@ -44,7 +53,7 @@ class TestHistory:
         rows = self.db.execute(
             "SELECT DISTINCT node_id FROM test_results WHERE repo_id = ? AND check_name = ?"
             " AND head_sha = ? AND job_id != ? AND outcome IN ('failed', 'error')",
-            (job.repo_id, job.check_name, job.head_sha, job.id),
+            (job.request.repo_id, job.check_name, job.request.head_sha, job.id),
         )
         return frozenset(r["node_id"] for r in rows)
 
@@ -64,7 +73,14 @@ class TestHistory:
             f" AND head_sha IN (SELECT head_sha FROM jobs WHERE repo_id = ? AND check_name = ?"
             f" GROUP BY head_sha ORDER BY MAX(id) DESC LIMIT ?)"
             f" GROUP BY node_id, head_sha",
-            (job.repo_id, job.check_name, *node_ids, job.repo_id, job.check_name, window),
+            (
+                job.request.repo_id,
+                job.check_name,
+                *node_ids,
+                job.request.repo_id,
+                job.check_name,
+                window,
+            ),
         )
         counts: dict[str, tuple[int, int]] = {}
         for row in rows:

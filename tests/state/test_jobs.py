@@ -37,25 +37,35 @@ def test_enqueue_stores_every_field_of_the_request(queue: JobQueue) -> None:
     job = enqueued.job
     assert job is not None
     assert enqueued.superseded == ()
-    assert (job.repo_full_name, job.repo_id, job.installation_id, job.clone_url) == (
+    assert (
+        job.request.repo_full_name,
+        job.request.repo_id,
+        job.request.installation_id,
+        job.request.clone_url,
+    ) == (
         "octo/hello",
         186853002,
         31,
         "https://github.com/octo/hello.git",
     )
-    assert (job.head_sha, job.fetch_ref, job.lane, job.check_name) == (
+    assert (job.request.head_sha, job.request.fetch_ref, job.request.lane, job.check_name) == (
         SHA_A,
         "refs/pull/7/head",
         "186853002:pull:7",
         "tests",
     )
-    assert (job.reason, job.head_branch, job.pull_number, job.from_fork) == (
+    assert (
+        job.request.reason,
+        job.request.head_branch,
+        job.request.pull_number,
+        job.request.from_fork,
+    ) == (
         "pull_request.opened",
         "main",
         7,
         True,
     )
-    assert job.commit_message == "Fix it"
+    assert job.request.commit_message == "Fix it"
     assert (job.state, job.cancel_reason, job.check_run_id, job.conclusion) == (
         QUEUED,
         None,
@@ -109,7 +119,7 @@ def test_a_rerun_of_a_finished_job_makes_a_new_job(queue: JobQueue) -> None:
     )
     assert rerun.job is not None
     assert rerun.job.id != old.id
-    assert (rerun.job.state, rerun.job.rerun_of, rerun.job.reason) == (
+    assert (rerun.job.state, rerun.job.rerun_of, rerun.job.request.reason) == (
         QUEUED,
         old.id,
         "check_run.rerequested",
@@ -154,7 +164,7 @@ def test_a_newer_sha_supersedes_queued_and_running_jobs_of_the_lane(queue: JobQu
     assert (after_b.cancel_reason, after_b.superseded_by) == (f"superseded by {SHA_B}", SHA_B)
     newest = queue.enqueue(request(SHA_C), CHECK)
     assert newest.job is not None
-    assert newest.job.head_sha == SHA_C
+    assert newest.job.request.head_sha == SHA_C
     superseded = {j.id: j for j in newest.superseded}
     # The running job was superseded by B already: it keeps that reason and is not returned
     # again (it is being cancelled).
@@ -409,7 +419,7 @@ def test_a_second_connection_sees_committed_jobs(open_db: Callable[[], Database]
         job = new_job(writer.jobs, request())
         seen = reader.jobs.get(job.id)
         assert seen is not None
-        assert seen.head_sha == SHA_A
+        assert seen.request.head_sha == SHA_A
     finally:
         writer.close()
         reader.close()

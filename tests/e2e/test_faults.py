@@ -19,6 +19,7 @@ import pytest
 
 from app.localgithub import CheckRun, LocalGitHub
 from tests.e2e.harness import FAILING, PASSING, SLOW, Harness, free_port, git
+from tests.e2e.records import until_processed, until_swept
 
 PATCH_RUN = r"/check-runs/\d+$"
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(2)\n"}
@@ -198,8 +199,8 @@ async def test_uninstalled_during_a_run_ends_the_job_without_a_retry_storm(
         await asyncio.sleep(0.1)
     else:
         raise AssertionError(f"the job did not end: {jobs}\n{harness.service.log()[-4000:]}")
-    # Two sweeps' worth of time: a job retried against a dead installation would show here.
-    await asyncio.sleep(21)
+    # Two whole sweeps: a job retried against a dead installation would show here.
+    await until_swept(harness, sweeps=2)
 
     log = harness.service.log()
     assert "Traceback" not in log, log
@@ -321,7 +322,11 @@ async def test_burst_of_webhooks_answered_in_time_and_each_commit_run_once(
     for sha in commits:
         runs = await harness.wait_for(sha, settled, timeout=120)
         assert [(r.name, r.conclusion) for r in runs] == [("tests", "success")]
-    await asyncio.sleep(1)  # late duplicates would show up now
+    # Every delivery acted on and nothing queued or running: a late duplicate would show now.
+    await until_processed(harness, [a.delivery_id for a in answers])
+    jobs = (await _health(harness))["jobs"]
+    assert not jobs.get("queued"), jobs
+    assert not jobs.get("running"), jobs
     assert all(len(harness.runs(sha)) == 1 for sha in commits)
     harness.branch("main")
     await still_working(harness)

@@ -1,9 +1,9 @@
 """Hostile files in a repository: the service keeps answering while it plans the commit, and the
 check ends with a verdict that names the file.
 
-`/healthz` is asked again and again while the commit is planned; every answer must come within
-a second (the issue's requirement, kept generous: a plan that runs on the event loop blocks it
-for seconds).
+`/healthz` is asked again and again while the run is in progress, and must answer 200 each time
+and many times over: a plan that ran on the event loop would hold every answer back for as long
+as it took. (How fast it answers is tests/benchmarks/hostile_traffic.py's question.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -23,42 +22,42 @@ from tests.e2e.harness import PASSING, Harness
 # PostgreSQL is in test_check_runs, test_recovery, test_reports and test_scale).
 DATABASES = ("sqlite",)
 
-HEALTHY_WITHIN = 1.0  # seconds
-
 
 @contextlib.asynccontextmanager
-async def probed(harness: Harness) -> AsyncIterator[list[float]]:
-    """`/healthz` asked in a loop while the block runs; yields the latencies seen."""
-    latencies: list[float] = []
+async def probed(harness: Harness) -> AsyncIterator[list[int]]:
+    """`/healthz` asked in a loop while the block runs; yields the statuses answered so far. An
+    answer that never comes fails the probe (aiohttp's own timeout), and with it the test."""
+    answers: list[int] = []
 
     async def probe() -> None:
         async with aiohttp.ClientSession() as session:
             while True:
-                started = time.monotonic()
                 async with session.get(f"{harness.service.url}/healthz") as response:
                     await response.read()
-                    assert response.status == 200
-                latencies.append(time.monotonic() - started)
+                    answers.append(response.status)
                 await asyncio.sleep(0.02)
 
     task = asyncio.create_task(probe())
     try:
-        yield latencies
+        yield answers
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
-async def verdict_while_probing(
-    harness: Harness, push: Callable[[], Awaitable[str]]
-) -> tuple[CheckRun, list[float]]:
-    async with probed(harness) as latencies:
+async def verdict_while_probing(harness: Harness, push: Callable[[], Awaitable[str]]) -> CheckRun:
+    """The run's verdict, with `/healthz` answering 200 again and again while the run was in
+    progress (planned and run), not only before and after it."""
+    async with probed(harness) as answers:
         sha = await push()
+        await harness.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
+        started = len(answers)
         [run] = await harness.completed(sha, timeout=120)
-    assert len(latencies) > 5, latencies
-    assert max(latencies) < HEALTHY_WITHIN, f"/healthz took {max(latencies):.2f} s"
-    return run, latencies
+        during = answers[started:]
+    assert len(during) >= 5, f"/healthz answered {len(during)} times while the run was in progress"
+    assert set(answers) == {200}, answers
+    return run
 
 
 def alias_bomb() -> str:
@@ -76,7 +75,7 @@ def alias_bomb() -> str:
 async def test_a_yaml_alias_bomb_leaves_the_service_answering(harness: Harness) -> None:
     harness.commit({".conveyor.yml": alias_bomb(), **PASSING}, "bomb")
 
-    run, _ = await verdict_while_probing(harness, lambda: harness.push("main"))
+    run = await verdict_while_probing(harness, lambda: harness.push("main"))
 
     assert run.conclusion == "failure", run.output
     assert run.output.title == "Configuration error"
@@ -118,7 +117,7 @@ async def test_test_files_linked_to_dev_zero_and_a_huge_file(harness: Harness) -
     os.symlink("big.bin", tests / "test_big.py")
     harness.commit({"tests/test_ok.py": "def test_ok():\n    assert True\n"}, "links")
 
-    run, _ = await verdict_while_probing(harness, lambda: harness.push("main"))
+    run = await verdict_while_probing(harness, lambda: harness.push("main"))
 
     # pytest itself trips over them (inside the sandbox, within its limits): the tests fail or
     # are stopped, and the service, which only read a bounded piece, says so.

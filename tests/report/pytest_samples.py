@@ -3,12 +3,14 @@ does: the plugin's folder on PYTHONPATH, `-p conveyor_pytest`, CONVEYOR_REPORT n
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import app
 
@@ -313,3 +315,28 @@ def line_of(text: str, needle: str) -> int:
     found = [n for n, line in enumerate(text.splitlines(), start=1) if needle in line]
     assert len(found) == 1, (needle, found)
     return found[0]
+
+
+# -- reading what the plugin wrote ---------------------------------------------------------------
+
+Record = dict[str, Any]
+PLACES_FILE = "tests/test_places.py"
+
+
+def records(run: Run) -> list[Record]:
+    return [json.loads(line) for line in run.report.read_text().splitlines()]
+
+
+def by_id(run: Run, kind: str = "test") -> dict[str, Record]:
+    found: dict[str, Record] = {}
+    for record in records(run):
+        if record["type"] == kind:
+            key = record["nodeid"] + ("@teardown" if record.get("when") == "teardown" else "")
+            assert key not in found, key
+            found[key] = record
+    return found
+
+
+def report_line(**fields: object) -> bytes:
+    """One record as the plugin writes it."""
+    return json.dumps(fields).encode() + b"\n"

@@ -1,11 +1,10 @@
-"""Which tool a command runs, and where paths point: app/report/tools/__init__.py and common.py."""
+"""Which tool a command runs: app/report/tools/__init__.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from app.report.tools import TOOLS, detect_tool, parse_tool_output
-from app.report.tools.common import relative
 
 
 @pytest.mark.parametrize(
@@ -68,24 +67,6 @@ def test_detects_the_tool(command: str, tool: str) -> None:
 def test_other_commands_are_not_read(command: str) -> None:
     assert detect_tool(command) is None
     assert parse_tool_output(command, "x.py:1:1: E999 SyntaxError: nope\n") is None
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("pkg/lint.py", "pkg/lint.py"),
-        ("./pkg/lint.py", "pkg/lint.py"),
-        ("/conveyor/src/pkg/lint.py", "pkg/lint.py"),
-        ("/conveyor/src/./pkg/../pkg/lint.py", "pkg/lint.py"),
-        ("/conveyor/env/lib/python3.11/site-packages/x.py", None),
-        ("/usr/lib/python3.11/json/__init__.py", None),
-        ("../elsewhere.py", None),
-        ("<string>", None),
-        ("", None),
-    ],
-)
-def test_paths_are_made_relative_to_the_repository(path: str, expected: str | None) -> None:
-    assert relative(path) == expected
 
 
 @pytest.mark.parametrize(

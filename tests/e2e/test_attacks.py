@@ -4,7 +4,7 @@ Webhooks: correctly signed deliveries from a real installation whose payloads la
 what the handlers read, and garbage on the run pages. Test suites: reading the app's key, the
 database or another run's files, escaping the workspace, outliving the run, and printing the
 installation token. (Forged, replayed and oversized webhooks: tests/test_web.py. Filling the
-disk, forking without end, memory: tests/suite/test_sandbox.py and tests/e2e/test_suites.py.)
+disk, forking without end, memory: tests/suite/sandbox/ and tests/e2e/test_suites.py.)
 """
 
 from __future__ import annotations

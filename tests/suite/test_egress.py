@@ -1,6 +1,6 @@
 """app/suite/egress.py: what a run's network reaches, through a real proxy on a real socket.
 
-(The sandbox's side, the namespace and the forwarder: tests/suite/test_sandbox.py.)
+(The sandbox's side, the namespace and the forwarder: tests/suite/sandbox/.)
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ class Intake:
         self.installations = state.installations
         self.history = state.history
         self.queue: JobQueue = state.jobs  # read here; the scheduler writes
+        self.db = state.db  # its calls are made off the event loop (`run`)
         self.scheduler = scheduler
         self.gh = gh
         self.owners = OwnerGate(allowed_owners, state.installations, gh, self._stop_jobs)
@@ -89,7 +90,7 @@ class Intake:
         except Exception as exc:
             log.exception("delivery %s (%s) failed", delivery.delivery_id, delivery.event)
             error = f"{type(exc).__name__}: {exc}"
-        self.deliveries.processed(delivery.delivery_id, error)
+        await self.db.run(self.deliveries.processed, delivery.delivery_id, error)
 
     # -- the Sink of app.github.events ---------------------------------------------------------
 
@@ -97,12 +98,12 @@ class Intake:
         if request.requested_action not in (None, RERUN_FAILED.identifier, RERUN_ALL.identifier):
             log.info("unknown requested action %r ignored", request.requested_action)
             return
-        previous = self._rerun_target(request)
+        previous = await self._rerun_target(request)
         if previous is not None:
             # One of our check runs, re-run: the same check, fetched where the first run was.
             only: tuple[str, ...] = ()
             if request.requested_action == RERUN_FAILED.identifier:
-                only = self.history.failing_tests(previous.id)
+                only = await self.db.run(self.history.failing_tests, previous.id)
             request = replace(
                 previous.request,
                 reason=request.reason,
@@ -114,7 +115,7 @@ class Intake:
             )
             names: tuple[str, ...] = (previous.check_name,)
         else:
-            names = self.checks_for(request.repo_id, request.head_sha)
+            names = await self.checks_for(request.repo_id, request.head_sha)
         for name in names:
             await self.enqueue(request, name, rerun_of=previous.id if previous else None)
 
@@ -122,19 +123,19 @@ class Intake:
         """One job for one check of the commit, its check run `queued` at once."""
         await self.scheduler.add(request, name, rerun_of=rerun_of)
 
-    def checks_for(self, repo_id: int, head_sha: str) -> tuple[str, ...]:
+    async def checks_for(self, repo_id: int, head_sha: str) -> tuple[str, ...]:
         """The commit's checks if its plan is known, else those of the repository's last plan."""
-        stored = self.queue.stored_plan(repo_id, head_sha)
+        stored = await self.db.run(self.queue.stored_plan, repo_id, head_sha)
         if stored is not None and stored.plan is not None:
             return check_names(plan_from_json(stored.plan), DEFAULT_CHECKS)
         if stored is not None:
             return DEFAULT_CHECKS  # a config error is reported under the default check
-        return self.queue.expected_checks(repo_id)
+        return await self.db.run(self.queue.expected_checks, repo_id)
 
-    def _rerun_target(self, request: RunRequest) -> Job | None:
+    async def _rerun_target(self, request: RunRequest) -> Job | None:
         if not (request.rerun_external_id and request.rerun_external_id.isdigit()):
             return None
-        previous = self.queue.get(int(request.rerun_external_id))
+        previous = await self.db.run(self.queue.get, int(request.rerun_external_id))
         return (
             previous
             if previous is not None and previous.request.repo_id == request.repo_id
@@ -168,11 +169,11 @@ class Intake:
             await self._answer(command, UNSURE)  # a closed pull request's checks stay as they are
             return
         request = replace(pull_request_run(pull, command.installation_id, "comment"), rerun=True)
-        for name in self.checks_for(request.repo_id, request.head_sha):
-            last = self.queue.last_job(request.repo_id, request.head_sha, name)
+        for name in await self.checks_for(request.repo_id, request.head_sha):
+            last = await self.db.run(self.queue.last_job, request.repo_id, request.head_sha, name)
             only: tuple[str, ...] = ()
             if command.failed_only:
-                only = self.history.failing_tests(last.id) if last else ()
+                only = await self.db.run(self.history.failing_tests, last.id) if last else ()
                 if last is not None and last.conclusion == "success":
                     continue  # nothing failed: nothing to run again
             await self.enqueue(
@@ -239,7 +240,8 @@ class Intake:
 
     async def installation_changed(self, change: InstallationChange) -> None:
         active = change.action not in ("installation.deleted", "installation.suspend")
-        self.installations.record(
+        await self.db.run(
+            self.installations.record,
             change.installation_id,
             change.account,
             active=active,

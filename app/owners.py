@@ -47,6 +47,7 @@ class OwnerGate:
         # Lowercase logins (ALLOWED_OWNERS); None: every account's installations are served.
         self.allowed_owners = allowed_owners
         self.installations = installations
+        self.db = installations.db  # its calls are made off the event loop (`run`)
         self.gh = gh
         self._stop_jobs = stop_jobs
         self._lookups = asyncio.Lock()
@@ -75,11 +76,11 @@ class OwnerGate:
         named = installations.named_accounts(event.data)
         account = named.installation
         if account is None:
-            account = self.installations.account(iid)
+            account = await self.db.run(self.installations.account, iid)
             if (
                 account is not None
                 and not self._allowed(account)
-                and not self.installations.refused(iid)
+                and not await self.db.run(self.installations.refused, iid)
             ):
                 account = None  # perhaps renamed since: GitHub says, before anything is done
         if account is None:
@@ -129,18 +130,22 @@ class OwnerGate:
         time, so that a burst of one new installation's deliveries asks once (those waiting
         take what the first found, or the refusal it led to)."""
         async with self._lookups:
-            known = self.installations.account(iid)
-            if known is not None and (self._allowed(known) or self.installations.refused(iid)):
+            known = await self.db.run(self.installations.account, iid)
+            if known is not None and (
+                self._allowed(known) or await self.db.run(self.installations.refused, iid)
+            ):
                 return known
             account = await installations.installation_account(self.gh, iid)
             if account is not None:
-                self.installations.remember_account(iid, account)
+                await self.db.run(self.installations.remember_account, iid, account)
             return account
 
     async def _refuse(self, iid: int, account: str, *, already_gone: bool) -> None:
         """Leave an account that is not allowed: once per installation, whichever process and
         delivery get here first (a failed attempt is repeated at most every REFUSAL_RETRY)."""
-        if not self.installations.claim_refusal(iid, account, retry_after=REFUSAL_RETRY):
+        if not await self.db.run(
+            self.installations.claim_refusal, iid, account, retry_after=REFUSAL_RETRY
+        ):
             return
         log.warning(
             "installation %s is on account %s, which is not in ALLOWED_OWNERS: its deliveries "
@@ -151,7 +156,7 @@ class OwnerGate:
         # Nothing should be queued for it; jobs from before ALLOWED_OWNERS was set stop here.
         await self._stop_jobs(iid, REFUSED)
         if already_gone:
-            self.installations.removed(iid)
+            await self.db.run(self.installations.removed, iid)
             return
         try:
             removed = await installations.uninstall(self.gh, iid)
@@ -165,7 +170,7 @@ class OwnerGate:
                 error,
             )
             return
-        self.installations.removed(iid)
+        await self.db.run(self.installations.removed, iid)
         log.info(
             "installation %s (%s): %s",
             iid,

@@ -42,6 +42,7 @@ class Claimed:
 class Scheduler:
     def __init__(self, queue: JobQueue, reporter: Reporter) -> None:
         self.queue = queue
+        self.db = queue.db  # its calls are made off the event loop (`run`)
         self.reporter = reporter
         # Set when a job may be claimed: this process's workers wait on it.
         self.ready = asyncio.Event()
@@ -53,7 +54,7 @@ class Scheduler:
     async def add(self, request: RunRequest, name: str, *, rerun_of: int | None = None) -> None:
         """One job for one check of the commit, its check run `queued` at once; older
         commits of the same branch or pull request are cancelled."""
-        enqueued = self.queue.enqueue(request, name, rerun_of=rerun_of)
+        enqueued = await self.db.run(self.queue.enqueue, request, name, rerun_of=rerun_of)
         for older in enqueued.superseded:
             await self.cancel(older)
         job = enqueued.job
@@ -74,15 +75,17 @@ class Scheduler:
         """Create the job's check run; once it exists (True), the job can be claimed."""
         # Under load the POST can take longer than a sweep, and another process may sweep too:
         # a second announce meanwhile would create a duplicate run, left queued for ever.
-        if not self.queue.begin_announce(job.id, stale_after=ANNOUNCE_STALE):
+        if not await self.db.run(self.queue.begin_announce, job.id, stale_after=ANNOUNCE_STALE):
             return False  # the first announce wakes the workers when it is done
         announced = None
         try:
             announced = await self.reporter.announce(job)
         finally:
-            self.queue.end_announce(job.id, announced.check_run_id if announced else None)
+            await self.db.run(
+                self.queue.end_announce, job.id, announced.check_run_id if announced else None
+            )
         if announced.check_run_id is not None:
-            self.wake_workers()
+            await self.wake_workers()
             return True
         if announced.never is not None:
             # GitHub will never create it: the job ends here, unrun, since its verdict could
@@ -93,26 +96,26 @@ class Scheduler:
                 f"Its check run could not be created: {announced.never}.",
             )
             try:
-                self.queue.finish(job.id, output)
-                self.queue.mark_reported(job.id)
+                await self.db.run(self.queue.finish, job.id, output)
+                await self.db.run(self.queue.mark_reported, job.id)
             except WriteError as error:
                 log.warning("job %s: could not record that it ends: %s", job.id, error)
         return False
 
-    def rename(self, job: Job, name: str) -> Job:
+    async def rename(self, job: Job, name: str) -> Job:
         """The job runs another check than it was added for (its plan says which)."""
-        return self.queue.rename(job.id, name)
+        return await self.db.run(self.queue.rename, job.id, name)
 
     # -- running -------------------------------------------------------------------------------
 
-    def wake_workers(self) -> None:
+    async def wake_workers(self) -> None:
         """A job can be claimed now: tell the workers, in this process and the others."""
         self.ready.set()
-        self.queue.notify_ready()
+        await self.db.run(self.queue.notify_ready)
 
-    def claim(self, worker: str | None) -> Claimed | None:
+    async def claim(self, worker: str | None) -> Claimed | None:
         """The oldest job that can run, now `worker`'s (this process)."""
-        job = self.queue.claim(worker)
+        job = await self.db.run(self.queue.claim, worker)
         if job is None:
             return None
         cancel = self._running[job.id] = asyncio.Event()
@@ -127,11 +130,11 @@ class Scheduler:
         if event is not None:
             event.set()
 
-    def stopped(self, job_id: int, worker: str | None, why: str) -> None:
+    async def stopped(self, job_id: int, worker: str | None, why: str) -> None:
         """This process stops while running the job: it goes back to the queue, to run again
         when the service is back (or in another process)."""
         self._running.pop(job_id, None)
-        self.queue.requeue(job_id, worker, why=why)
+        await self.db.run(self.queue.requeue, job_id, worker, why=why)
 
     # -- finishing -----------------------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class Scheduler:
         in progress, and recording is tried again until it works; meanwhile the job stays
         among the running ones, so the sweeper leaves it be."""
         try:
-            current = self.queue.get(job.id)
+            current = await self.db.run(self.queue.get, job.id)
             if current is None or current.state == FINISHED:
                 return
             if worker is not None and current.worker != worker:
@@ -153,7 +156,7 @@ class Scheduler:
             posted = False
             while True:
                 try:
-                    finished = self.queue.finish(job.id, output)
+                    finished = await self.db.run(self.queue.finish, job.id, output)
                 except WriteError as error:
                     if not posted:
                         log.error("job %s: cannot record its verdict (%s); posts it", job.id, error)
@@ -171,7 +174,7 @@ class Scheduler:
                     await self.deliver(finished)
                 else:
                     with contextlib.suppress(WriteError):
-                        self.queue.mark_reported(job.id)
+                        await self.db.run(self.queue.mark_reported, job.id)
                 return
         finally:
             self._running.pop(job.id, None)
@@ -182,7 +185,7 @@ class Scheduler:
         delivered = await self.reporter.deliver(job)
         if delivered != "retry":
             try:
-                self.queue.mark_reported(job.id)
+                await self.db.run(self.queue.mark_reported, job.id)
             except WriteError as error:
                 # GitHub has it (or never will); the sweeper may try once more when the disk
                 # has room again.
@@ -194,7 +197,7 @@ class Scheduler:
     async def cancel(self, job: Job) -> None:
         """Stop a job: a queued one is finished right here, a running one by its worker (in
         this process at once; another process sees its cancel_reason within seconds)."""
-        current = self.queue.get(job.id)
+        current = await self.db.run(self.queue.get, job.id)
         if current is None or current.state == FINISHED:
             return
         if current.state == RUNNING:
@@ -207,11 +210,11 @@ class Scheduler:
         they are (GitHub takes nothing more from the app there). How many there were."""
         self.reporter.uninstalled.add(installation_id)
         ended = 0
-        for job in self.queue.unfinished():
+        for job in await self.db.run(self.queue.unfinished):
             if job.request.installation_id != installation_id:
                 continue
             ended += 1
-            self.queue.request_cancel(job.id, why)
+            await self.db.run(self.queue.request_cancel, job.id, why)
             await self.cancel(job)
         return ended
 
@@ -229,7 +232,7 @@ class Scheduler:
         """A running job whose process is gone: run it again, unless that was its last go.
         Taking it is a conditional write, so when two processes notice the same death, one
         acts."""
-        if not self.queue.take(job.id, job.worker, by):
+        if not await self.db.run(self.queue.take, job.id, job.worker, by):
             return  # another process got there first
         if job.attempts >= max_attempts:
             await self.finish(
@@ -243,13 +246,13 @@ class Scheduler:
             )
             return
         log.info("job %s: its process (%s) is gone; queued again", job.id, job.worker)
-        if not self.queue.requeue(job.id, by):
+        if not await self.db.run(self.queue.requeue, job.id, by):
             return
         if job.check_run_id is not None:
             await self.reporter.requeued(
                 job, "The process running this check stopped; it will run again."
             )
-        self.wake_workers()
+        await self.wake_workers()
 
 
 def cancelled_output(job: Job) -> CheckOutput:

@@ -43,6 +43,7 @@ class Sweeper:
     ) -> None:
         self.state = state
         self.queue = state.jobs  # read here; the scheduler writes
+        self.db = state.db  # its calls are made off the event loop (`run`)
         self.scheduler = scheduler
         self.intake = intake  # for the deliveries dead processes left
         self.presence = presence
@@ -53,20 +54,23 @@ class Sweeper:
 
     async def take_over(self) -> None:
         """What dead processes left: a restart after a crash picks up its own work here."""
-        _, gone = self.presence.processes()
+        _, gone = await self.db.run(self.presence.processes)
         await self._take_over(gone)
 
     async def _take_over(self, gone: list[ProcessRecord]) -> None:
         dead = [record.id for record in gone]
-        for job in self.queue.orphaned_running(dead):
+        for job in await self.db.run(self.queue.orphaned_running, dead):
             await self.scheduler.take_over(job, self.presence.id, max_attempts=MAX_ATTEMPTS)
-        for delivery in self.state.deliveries.orphaned(dead):
-            if self.state.deliveries.take(
-                delivery.delivery_id, delivery.received_by, self.presence.id
+        for delivery in await self.db.run(self.state.deliveries.orphaned, dead):
+            if await self.db.run(
+                self.state.deliveries.take,
+                delivery.delivery_id,
+                delivery.received_by,
+                self.presence.id,
             ):
                 await self.intake.process(delivery)
         for record in gone:
-            self.state.processes.forget(record.id)
+            await self.db.run(self.state.processes.forget, record.id)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sweeper")
@@ -86,28 +90,28 @@ class Sweeper:
                 log.exception("sweep failed")
 
     async def sweep(self) -> None:
-        alive, gone = self.presence.processes()
+        alive, gone = await self.db.run(self.presence.processes)
         await self._take_over(gone)
         if self.runs_jobs:
             await self._own_jobs()
         if not self.presence.is_leader(alive):
             return
-        for job in self.queue.cancelled_while_queued():
+        for job in await self.db.run(self.queue.cancelled_while_queued):
             await self.scheduler.cancel(job)
-        for job in self.queue.without_check_run():
-            if self._uninstalled(job.request.installation_id):
+        for job in await self.db.run(self.queue.without_check_run):
+            if await self._uninstalled(job.request.installation_id):
                 continue  # GitHub refuses its calls: retrying every sweep would be a storm
             await self.scheduler.announce(job)
-        for job in self.queue.unreported():
-            if self._uninstalled(job.request.installation_id):
+        for job in await self.db.run(self.queue.unreported):
+            if await self._uninstalled(job.request.installation_id):
                 self.scheduler.installation_gone(job.request.installation_id)  # reporting ends
             await self.scheduler.deliver(job)
-        self.state.deliveries.forget_before(time.time() - DELIVERY_MEMORY)
+        await self.db.run(self.state.deliveries.forget_before, time.time() - DELIVERY_MEMORY)
 
     async def _own_jobs(self) -> None:
         running = self.scheduler.running_here()
         now = time.time()
-        for job in self.queue.running_on(self.presence.id):
+        for job in await self.db.run(self.queue.running_on, self.presence.id):
             if job.id not in running:
                 # Its worker task is gone without a word (it died after claiming).
                 await self.scheduler.finish(
@@ -122,9 +126,9 @@ class Sweeper:
             elif job.started_at and now - job.started_at > self.job_timeout + 60:
                 self.scheduler.stop(job.id)
 
-    def _uninstalled(self, installation_id: int) -> bool:
+    async def _uninstalled(self, installation_id: int) -> bool:
         """Known to GitHub's webhooks as uninstalled or suspended (it survives a restart)."""
-        known = self.state.installations.get(installation_id)
+        known = await self.db.run(self.state.installations.get, installation_id)
         return known is not None and not known[1]
 
 

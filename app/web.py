@@ -197,8 +197,12 @@ async def _read_webhook(request: web.Request) -> web.Response:
     action = event.data.get("action")
     service = request.app[SERVICE]
     deliveries = service.state.deliveries
+    db = service.state.db
     try:
-        recorded = deliveries.record(
+        # Off the event loop: a write waiting for another process's lock stalls this delivery
+        # alone, not every request of the process.
+        recorded = await db.run(
+            deliveries.record,
             delivery_id,
             event_name,
             action if isinstance(action, str) else None,
@@ -211,7 +215,7 @@ async def _read_webhook(request: web.Request) -> web.Response:
         log.error("webhook %s not stored: %s", delivery_id, error)
         return web.json_response({"error": "cannot store the delivery now"}, status=503)
     if not recorded:
-        original = deliveries.duplicate_of(delivery_id, body)
+        original = await db.run(deliveries.duplicate_of, delivery_id, body)
         if original is not None:
             # GitHub never sends one body under two ids (deliveries.record): someone who
             # holds a signed body is sending it again.
@@ -234,9 +238,10 @@ async def _read_webhook(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     """ok only when a webhook could be stored now: the database takes a write."""
     service = request.app[SERVICE]
+    db = service.state.db
     try:
-        service.state.db.check_writable()
-        counts = service.state.jobs.counts()
+        await db.run(db.check_writable)
+        counts = await db.run(service.state.jobs.counts)
     except DatabaseError as error:
         return _unhealthy(str(error))
     except service.state.db.errors as error:  # reads fail too: corrupt, or gone
@@ -250,16 +255,18 @@ def _unhealthy(reason: str) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(
-        body=request.app[SERVICE].metrics.render(), headers={"Content-Type": CONTENT_TYPE}
-    )
+    service = request.app[SERVICE]
+    # Rendering reads the queue's counts from the database.
+    body = await service.state.db.run(service.metrics.render)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-def _job(request: web.Request) -> Job:
+async def _job(request: web.Request) -> Job:
     public_id = request.match_info["public_id"]
     if not PUBLIC_ID.fullmatch(public_id):
         raise web.HTTPNotFound(text="No such run.")
-    job = request.app[SERVICE].state.jobs.by_public_id(public_id)
+    state = request.app[SERVICE].state
+    job = await state.db.run(state.jobs.by_public_id, public_id)
     if job is None:
         raise web.HTTPNotFound(text="No such run.")
     return job
@@ -267,14 +274,15 @@ def _job(request: web.Request) -> Job:
 
 async def run_log(request: web.Request) -> web.StreamResponse:
     """The raw log; `?offset=N` gives only what came after byte N (the page polls it)."""
-    job = _job(request)
+    job = await _job(request)
     try:
         offset = int(request.query.get("offset", "0"))
     except ValueError:
         offset = -1
     if offset < 0:
         raise web.HTTPBadRequest(text="offset must be a whole number, 0 or more")
-    data, size = request.app[SERVICE].state.logs.read(job.id, offset)
+    state = request.app[SERVICE].state
+    data, size = await state.db.run(state.logs.read, job.id, offset)
     return web.Response(
         body=data,
         content_type="text/plain",
@@ -284,8 +292,9 @@ async def run_log(request: web.Request) -> web.StreamResponse:
 
 
 async def run_page(request: web.Request) -> web.Response:
-    job = _job(request)
-    data, size = request.app[SERVICE].state.logs.read(job.id)
+    job = await _job(request)
+    state = request.app[SERVICE].state
+    data, size = await state.db.run(state.logs.read, job.id)
     page = pages.run_page(job, data, size)
     return web.Response(
         text=page,

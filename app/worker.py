@@ -91,6 +91,7 @@ class WorkerPool:
         self.gh = gh
         # Jobs read, and the run's facts recorded; a job's state is the scheduler's.
         self.queue = state.jobs
+        self.db = state.db  # its calls are made off the event loop (`run`)
         self.logs = state.logs
         self.history = state.history
         self.scheduler = scheduler
@@ -151,17 +152,19 @@ class WorkerPool:
             if time.monotonic() - swept > LEFTOVER_INTERVAL:
                 swept = time.monotonic()
                 try:
-                    self._remove_leftovers()
-                    self.logs.forget_finished_before(time.time() - self.settings.log_retention)
+                    await self.db.run(self._remove_leftovers)
+                    await self.db.run(
+                        self.logs.forget_finished_before, time.time() - self.settings.log_retention
+                    )
                 except Exception:
                     log.exception("cannot remove what ended runs left")
             running = self.scheduler.running_here()
             if not running:
                 continue
             try:
-                for job_id in self.queue.cancel_requested(running):
+                for job_id in await self.db.run(self.queue.cancel_requested, running):
                     self.scheduler.stop(job_id)
-                mine = {job.id for job in self.queue.running_on(self.worker_id)}
+                mine = {job.id for job in await self.db.run(self.queue.running_on, self.worker_id)}
                 for job_id in running - mine:
                     log.warning("job %s: taken over by another process; stopping here", job_id)
                     self.scheduler.stop(job_id)
@@ -171,7 +174,7 @@ class WorkerPool:
     async def _loop(self) -> None:
         ready = self.scheduler.ready
         while True:
-            claimed = self.scheduler.claim(self.worker_id)
+            claimed = await self.scheduler.claim(self.worker_id)
             if claimed is None:
                 ready.clear()
                 with contextlib.suppress(TimeoutError):
@@ -184,7 +187,7 @@ class WorkerPool:
                 await self.run(job, claimed.cancel)
             except asyncio.CancelledError:
                 # The service is stopping: the job runs again when it is back.
-                self.scheduler.stopped(job.id, self.worker_id, INTERRUPTED_STOPPED)
+                await self.scheduler.stopped(job.id, self.worker_id, INTERRUPTED_STOPPED)
                 raise
             except Exception:
                 log.exception("job %s: worker failed", job.id)
@@ -256,10 +259,12 @@ class WorkerPool:
                     start, data = run_log.read(sent, LOG_CHUNK)
                     if not data:
                         break
-                    self.logs.append(job.id, start, data, attempt=job.attempts)
+                    await self.db.run(self.logs.append, job.id, start, data, attempt=job.attempts)
                     sent = start + len(data)
                 if run_log.head_end is not None and run_log.kept_from > trimmed:
-                    self.logs.trim(job.id, job.attempts, run_log.head_end, run_log.kept_from)
+                    await self.db.run(
+                        self.logs.trim, job.id, job.attempts, run_log.head_end, run_log.kept_from
+                    )
                     trimmed = run_log.kept_from
             except (OSError, WriteError) as error:
                 if done.is_set():
@@ -304,7 +309,8 @@ class WorkerPool:
             )
         except CheckoutError as error:
             if cancel.is_set():
-                return cancelled_output(self.queue.get(job.id) or job)
+                current = await self.db.run(self.queue.get, job.id)
+                return cancelled_output(current or job)
             return CheckOutput(
                 error.conclusion,
                 error.title,
@@ -328,7 +334,8 @@ class WorkerPool:
         plan = await self._plan(job, workspace)
         if isinstance(plan, CheckOutput):
             return plan
-        job = self.queue.get(job.id) or job  # planning may have renamed it
+        renamed = await self.db.run(self.queue.get, job.id)
+        job = renamed or job  # planning may have renamed it
         spec = next((c for c in plan.checks if c.name == job.check_name), None)
         if spec is None:
             if plan.origin == "detected" and job.check_name in DEFAULT_CHECKS:
@@ -362,7 +369,7 @@ class WorkerPool:
             detected=plan.origin == "detected",
         )
         if outcome.cancelled:
-            current = self.queue.get(job.id)
+            current = await self.db.run(self.queue.get, job.id)
             return cancelled_output(current or job)
         context = await self._context(job, token, outcome, deadline)
         return build_output(
@@ -391,11 +398,11 @@ class WorkerPool:
             )
             if branch is not None:
                 trusted, why = True, f"the commit is on the branch `{branch}`"
-            elif self._reruns_trusted(job):
+            elif await self._reruns_trusted(job):
                 trusted, why = True, "a re-run of a trusted run"
             else:
                 trusted, why = False, f"the commit is on no branch of {job.request.repo_full_name}"
-        self.queue.set_trusted(job.id, trusted)
+        await self.db.run(self.queue.set_trusted, job.id, trusted)
         if trusted:
             run_log.line(f"Trusted: {why}")
         else:
@@ -405,8 +412,10 @@ class WorkerPool:
             )
         return trusted
 
-    def _reruns_trusted(self, job: Job) -> bool:
-        previous = self.queue.get(job.rerun_of) if job.rerun_of is not None else None
+    async def _reruns_trusted(self, job: Job) -> bool:
+        previous = (
+            await self.db.run(self.queue.get, job.rerun_of) if job.rerun_of is not None else None
+        )
         return previous is not None and bool(previous.trusted)
 
     async def _context(
@@ -414,18 +423,18 @@ class WorkerPool:
     ) -> ReportContext:
         """Keep this run's results, and gather what it is compared with."""
         cases = outcome.results.cases if outcome.results else ()
-        self.history.record(job, [(c.node_id, c.outcome, c.time) for c in cases])
-        self.queue.set_coverage(job.id, outcome.coverage)
-        base = self.queue.base_run(job)
+        await self.db.run(self.history.record, job, [(c.node_id, c.outcome, c.time) for c in cases])
+        await self.db.run(self.queue.set_coverage, job.id, outcome.coverage)
+        base = await self.db.run(self.queue.base_run, job)
         comparison = None
         if base is not None and base.request.head_branch:
             comparison = Comparison(
                 branch=base.request.head_branch,
                 sha=base.request.head_sha,
-                failing=frozenset(self.history.failing_tests(base.id)),
+                failing=frozenset(await self.db.run(self.history.failing_tests, base.id)),
                 coverage=base.coverage,
             )
-        failed_earlier = self.history.failed_earlier_on_this_commit(job)
+        failed_earlier = await self.db.run(self.history.failed_earlier_on_this_commit, job)
         flaky = [c.node_id for c in cases if c.outcome == "passed" and c.node_id in failed_earlier]
         changed: dict[str, frozenset[int]] = {}
         if job.request.pull_number and job.request.base_branch and any(c.frames for c in cases):
@@ -442,7 +451,7 @@ class WorkerPool:
             html_url=job.request.html_url,
             comparison=comparison,
             failed_earlier=failed_earlier,
-            flakiness=self.history.flakiness(job, flaky),
+            flakiness=await self.db.run(self.history.flakiness, job, flaky),
             only_tests=job.request.only_tests,
             changed_lines=changed,
         )
@@ -453,17 +462,25 @@ class WorkerPool:
             (job.request.repo_id, job.request.head_sha), asyncio.Lock()
         )
         async with lock:
-            stored = self.queue.stored_plan(job.request.repo_id, job.request.head_sha)
+            stored = await self.db.run(
+                self.queue.stored_plan, job.request.repo_id, job.request.head_sha
+            )
             if stored is None:
                 available = [i.version for i in self.runner.interpreters] if self.runner else []
                 try:
                     plan = await self.planner.plan(workspace, available)
                 except ConfigError as error:
-                    stored = self.queue.save_plan(
-                        job.request.repo_id, job.request.head_sha, None, str(error), DEFAULT_CHECKS
+                    stored = await self.db.run(
+                        self.queue.save_plan,
+                        job.request.repo_id,
+                        job.request.head_sha,
+                        None,
+                        str(error),
+                        DEFAULT_CHECKS,
                     )
                 else:
-                    stored = self.queue.save_plan(
+                    stored = await self.db.run(
+                        self.queue.save_plan,
                         job.request.repo_id,
                         job.request.head_sha,
                         plan_to_json(plan),
@@ -491,11 +508,13 @@ class WorkerPool:
         (its check run is renamed), so no stray check is left behind.
         """
         wanted = check_names(plan, DEFAULT_CHECKS)
-        existing = self.queue.jobs_for_commit(job.request.repo_id, job.request.head_sha)
+        existing = await self.db.run(
+            self.queue.jobs_for_commit, job.request.repo_id, job.request.head_sha
+        )
         have = {j.check_name for j in existing}
         missing = [name for name in wanted if name not in have]
         if job.check_name not in wanted and missing:
-            renamed = self.scheduler.rename(job, missing.pop(0))
+            renamed = await self.scheduler.rename(job, missing.pop(0))
             await self.reporter.renamed(renamed)
         for name in missing:
             await self.scheduler.add(job.request, name)

@@ -61,7 +61,7 @@ async def test_a_job_cancelled_for_another_reason_first_is_not_called_superseded
 async def test_a_running_job_is_stopped_by_its_worker_not_finished_here(world: World) -> None:
     job = world.job()
     assert await world.scheduler.announce(job)
-    claimed = world.scheduler.claim("me")
+    claimed = await world.scheduler.claim("me")
     assert claimed is not None
     assert world.scheduler.running_here() == {job.id}
     world.queue.request_cancel(job.id, "stopped by hand")
@@ -83,7 +83,7 @@ async def test_a_running_job_is_stopped_by_its_worker_not_finished_here(world: W
 async def test_a_verdict_of_a_process_taken_for_dead_is_dropped(world: World) -> None:
     job = world.job()
     assert await world.scheduler.announce(job)
-    claimed = world.scheduler.claim("me")
+    claimed = await world.scheduler.claim("me")
     assert claimed is not None
     await world.scheduler.take_over(claimed.job, "another", max_attempts=2)
     requeued = world.queue.get(job.id)
@@ -99,10 +99,10 @@ async def test_a_verdict_of_a_process_taken_for_dead_is_dropped(world: World) ->
 async def test_a_job_taken_over_on_its_last_attempt_fails(world: World) -> None:
     job = world.job()
     assert await world.scheduler.announce(job)
-    first = world.scheduler.claim("me")
+    first = await world.scheduler.claim("me")
     assert first is not None
     await world.scheduler.take_over(first.job, "another", max_attempts=2)
-    second = world.scheduler.claim("another")
+    second = await world.scheduler.claim("another")
     assert second is not None
     await world.scheduler.take_over(second.job, "a third", max_attempts=2)
     ended = world.queue.get(job.id)

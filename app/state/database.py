@@ -6,9 +6,13 @@ The service's SQL is written once, in what both understand (`?` placeholders, `O
 `RETURNING`); this module holds the few things that differ: the column types of the schema,
 how a transaction excludes other writers, `FOR UPDATE SKIP LOCKED`, and waking other processes.
 
-Calls are synchronous and made from the event loop. On SQLite a statement takes microseconds;
-on PostgreSQL over a LAN a round trip is a fraction of a millisecond, still cheaper than a
-thread hand-off for the handful of statements each event makes.
+Calls are synchronous; the service makes them off the event loop, with `Database.run`, on the
+database's own threads: a statement waiting for a lock another process holds (SQLite's busy
+wait, up to 5 s; a PostgreSQL row or advisory lock) then stalls that one call, not every
+webhook and worker of the process. Each thread has its own connection, so a transaction is
+never shared: SQLite gets one thread (one writer per process; nothing to gain from more, and
+busy waits between its own connections to lose), PostgreSQL a few. A direct call (the tests,
+a command, the start) uses its own thread's connection.
 """
 
 from __future__ import annotations
@@ -20,15 +24,20 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 import time
-from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 Row = dict[str, Any]
 
@@ -82,6 +91,49 @@ class Database:
     errors: tuple[type[Exception], ...] = ()
     # The database as the operator names it, for messages (never a password).
     name: str
+    # How many threads `run` uses, each with its own connection.
+    threads: int = 1
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._opened: list[Any] = []  # every thread's connection, to close them all
+        self._opened_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`call(*args, **kwargs)` on one of the database's threads: the event loop goes on
+        while it waits (for a lock, a busy file, the server)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="database")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(call, *args, **kwargs))
+
+    def _connection(self) -> Any:
+        """This thread's connection, opened on its first call."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._use(conn)
+        return conn
+
+    def _use(self, conn: Any) -> None:
+        """Make `conn` this thread's connection (a new one, or one reopened)."""
+        self._local.conn = conn
+        with self._opened_lock:
+            self._opened.append(conn)
+
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Every thread's connection; calls still running on the threads fail."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         raise NotImplementedError
@@ -108,9 +160,6 @@ class Database:
 
     def notifications(self, channel: str) -> AsyncGenerator[None, None]:
         """Yields each time another process notifies (and maybe more often)."""
-        raise NotImplementedError
-
-    def close(self) -> None:
         raise NotImplementedError
 
     def check_writable(self) -> None:
@@ -193,39 +242,62 @@ class SqliteDatabase(Database):
     errors = (sqlite3.Error,)
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        super().__init__()
         self.path = path
         self.name = str(path)
+        self.read_only = read_only
         try:
-            if read_only:
-                # mode=ro: a missing file is an error, not a new database.
-                self.db = sqlite3.connect(
-                    f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
-                )
-            else:
+            if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(
-                    path, timeout=5.0, isolation_level=None, check_same_thread=False
-                )
+            first = self._connect_file()
         except (OSError, sqlite3.Error) as error:
             raise DatabaseError(f"{path}: cannot be opened: {_one_line(error)}") from None
-        self.db.row_factory = _dict_row
         if read_only:
+            self._use(first)
             return
         try:
-            self._check_intact()
-            self._use_wal()
-            # WAL with synchronous=NORMAL survives a killed process; only a power cut can lose
-            # the last transactions, which GitHub's redelivery (3 days) covers.
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._check_intact(first)
+            self._use_wal(first)
+            self._tune(first)
+            self._use(first)
         except sqlite3.Error as error:
-            self.db.close()
+            first.close()
             how = "be written" if _code(error) in UNWRITABLE else "be opened"
             raise DatabaseError(f"{path}: cannot {how}: {_one_line(error)}") from None
         try:
             self.check_writable()
         except DatabaseError:
-            self.db.close()
+            self.close()
             raise
+
+    def _open(self) -> sqlite3.Connection:
+        conn = self._connect_file()
+        self._tune(conn)
+        return conn
+
+    def _connect_file(self) -> sqlite3.Connection:
+        if self.read_only:
+            # mode=ro: a missing file is an error, not a new database.
+            conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+            )
+        else:
+            conn = sqlite3.connect(
+                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
+        conn.row_factory = _dict_row
+        return conn
+
+    def _tune(self, conn: sqlite3.Connection) -> None:
+        if not self.read_only:
+            # WAL with synchronous=NORMAL survives a killed process; only a power cut can lose
+            # the last transactions, which GitHub's redelivery (3 days) covers.
+            conn.execute("PRAGMA synchronous=NORMAL")
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = self._connection()
+        return conn
 
     def check_writable(self) -> None:
         # The probe's row may fit in a page the write-ahead log already holds, on a disk with
@@ -242,12 +314,12 @@ class SqliteDatabase(Database):
             )
         super().check_writable()
 
-    def _check_intact(self) -> None:
+    def _check_intact(self, conn: sqlite3.Connection) -> None:
         """A corrupt file opens and serves some reads, then fails every webhook with a 500:
         stop the start instead, saying so. quick_check reads every page (not the indexes'
         agreement with their tables, which full integrity_check adds at many times the cost)."""
         try:
-            rows = self.db.execute("PRAGMA quick_check").fetchall()
+            rows = conn.execute("PRAGMA quick_check").fetchall()
         except sqlite3.DatabaseError as error:
             if _code(error) not in CORRUPT:  # e.g. a folder where the WAL's files cannot go
                 raise
@@ -262,13 +334,13 @@ class SqliteDatabase(Database):
             " it from a backup, or move it aside and Conveyor starts with an empty one"
         )
 
-    def _use_wal(self) -> None:
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
         # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
         # without calling the busy handler: processes opening the file together must retry.
         deadline = time.monotonic() + 5.0
         while True:
             try:
-                self.db.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA journal_mode=WAL")
                 return
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
@@ -319,9 +391,6 @@ class SqliteDatabase(Database):
     def columns(self, table: str) -> set[str]:
         return {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
 
-    def close(self) -> None:
-        self.db.close()
-
 
 @functools.lru_cache(maxsize=512)
 def _pyformat(sql: str) -> str:
@@ -349,19 +418,45 @@ class PostgresDatabase(Database):
     write_errors = (psycopg.OperationalError,)
     errors = (psycopg.Error,)
 
+    threads = 4
+
     def __init__(self, url: str, *, read_only: bool = False) -> None:
+        super().__init__()
         self.url = url
         self.name = "DATABASE_URL"
-        self._in_transaction = False
-        self.conn = self._connect()
+        self.read_only = read_only
+        self._use(self._open())
         if read_only:
-            self.conn.read_only = True
             return
         try:
             self.check_writable()
         except DatabaseError:
-            self.conn.close()
+            self.close()
             raise
+
+    def _open(self) -> psycopg.Connection[Row]:
+        conn = self._connect()
+        if self.read_only:  # (False would be READ WRITE, over the server's default)
+            conn.read_only = True
+        return conn
+
+    @property
+    def conn(self) -> psycopg.Connection[Row]:
+        conn: psycopg.Connection[Row] = self._connection()
+        return conn
+
+    @property
+    def _in_transaction(self) -> bool:
+        return bool(getattr(self._local, "in_transaction", False))
+
+    @_in_transaction.setter
+    def _in_transaction(self, value: bool) -> None:
+        self._local.in_transaction = value
+
+    def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        self._use(self._open())
 
     def _connect(self) -> psycopg.Connection[Row]:
         try:
@@ -387,7 +482,7 @@ class PostgresDatabase(Database):
                 if attempt == 2 or self._in_transaction or not self.conn.broken:
                     raise
                 log.warning("database connection lost; reconnecting")
-                self.conn = self._connect()
+                self._reconnect()
         raise AssertionError("unreachable")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
@@ -399,7 +494,7 @@ class PostgresDatabase(Database):
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         if self.conn.broken:
-            self.conn = self._connect()
+            self._reconnect()
         self._in_transaction = True
         try:
             with self.conn.transaction():
@@ -448,6 +543,3 @@ class PostgresDatabase(Database):
                 log.warning("not listening for %s: %s; again in %.0fs", channel, error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-
-    def close(self) -> None:
-        self.conn.close()

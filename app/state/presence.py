@@ -133,17 +133,17 @@ class Presence:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         with contextlib.suppress(*self.table.db.write_errors):
-            self.table.forget(self.id)
+            await self.table.db.run(self.table.forget, self.id)
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.lease / BEATS_PER_LEASE)
             try:
-                if not self.table.seen(self.id):
+                if not await self.table.db.run(self.table.seen, self.id):
                     # Taken for dead (it was paused, or cut off longer than the lease): its
                     # jobs went to others. Come back as a process with nothing running.
                     log.error("this process was taken for dead; registering again")
-                    self.register()
+                    await self.table.db.run(self.register)
             except Exception:
                 log.exception("cannot record that this process is alive")
 

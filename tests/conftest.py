@@ -47,11 +47,21 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
 BACKENDS = ("sqlite", "postgresql")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "databases(*backends): the backends a test runs on, over its module's DATABASES",
+    )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test that uses the database runs on each backend, unless its module names the ones that
-    matter to it (`DATABASES = ("sqlite",)`: what it tests happens outside the database)."""
+    matter to it (`DATABASES = ("sqlite",)`: what it tests happens outside the database), or the
+    test itself does (`@pytest.mark.databases("sqlite", "postgresql")`, in a module of SQLite
+    tests, for the one whose behaviour is the database's)."""
     if "database_url" in metafunc.fixturenames:
-        backends = getattr(metafunc.module, "DATABASES", BACKENDS)
+        marker = metafunc.definition.get_closest_marker("databases")
+        backends = marker.args if marker else getattr(metafunc.module, "DATABASES", BACKENDS)
         metafunc.parametrize("database_url", backends, indirect=True)
 
 

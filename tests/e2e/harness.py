@@ -100,10 +100,20 @@ class ServiceProcess:
 class Harness:
     """One organisation with the app installed, one repository, and the service watching it."""
 
-    def __init__(self, github: LocalGitHub, tmp: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        github: LocalGitHub,
+        tmp: Path,
+        database_url: str | None = None,
+        *,
+        caches: Path | None = None,
+    ) -> None:
         self.github = github
         self.tmp = tmp
         self.database_url = database_url  # None: SQLite in the data folder
+        # The session's environments and downloads, shared by the data folders (see share_caches);
+        # None: they start empty, as on a new machine.
+        self.caches = caches
         self.workers: list[ServiceProcess] = []
         self.port = free_port()
         self.secret = "e2e-webhook-secret"
@@ -155,6 +165,7 @@ class Harness:
             env["DATABASE_URL"] = self.database_url
         env.update(extra_env or {})
         self.env = env
+        self.share_caches(self.tmp / "data")
         self.service = ServiceProcess(env, self.tmp / "service.log", command)
         await self.service.start()
         git(self.tmp, "init", "-q", "-b", "main", str(self.work))
@@ -169,6 +180,7 @@ class Harness:
         n = len(self.workers) + 1
         if data_dir is None:
             data_dir = self.tmp / f"worker-{n}" if self.database_url else self.tmp / "data"
+        self.share_caches(data_dir)
         worker = ServiceProcess(
             {**self.env, "WORKERS": str(workers), "DATA_DIR": str(data_dir), **env},
             self.tmp / f"worker-{n}.log",
@@ -177,6 +189,22 @@ class Harness:
         await worker.start()
         self.workers.append(worker)
         return worker
+
+    def share_caches(self, data_dir: Path) -> None:
+        """The data folder's installed environments and download cache are the session's
+        (links to `caches`), so a check already built by an earlier test is reused, not built
+        again. Both are keyed by content (the environment by its interpreter, commands and
+        dependency files; downloads by repository), as the service keys them for its own runs,
+        so sharing changes what is built, never what a run sees."""
+        if self.caches is None:
+            return
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("environments", "downloads"):
+            shared = self.caches / name
+            shared.mkdir(parents=True, exist_ok=True)
+            link = data_dir / name
+            if not link.is_symlink():
+                link.symlink_to(shared, target_is_directory=True)
 
     def stop(self) -> None:
         for worker in self.workers:

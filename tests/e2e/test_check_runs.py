@@ -1,4 +1,8 @@
-"""A pull request's check run, from webhook to verdict, through the real service process."""
+"""A pull request's check run, from webhook to verdict, through the real service process.
+
+On both databases where the queue decides (a run's states, supersede, re-runs, replayed
+deliveries, the metrics read from the queue); on SQLite alone where the database plays no part
+(annotations, a fork's fetch, the token cache, what the sandbox shows)."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import io
 import json
 
 import aiohttp
+import pytest
 
 from app.localgithub import CheckRun
 from tests.e2e.harness import FAILING, PASSING, SLOW, Harness
@@ -47,6 +52,7 @@ async def test_passing_pull_request_goes_queued_in_progress_success(harness: Har
         assert "success" in await page.text()
 
 
+@pytest.mark.databases("sqlite")
 async def test_failing_suite_concludes_failure_with_annotation(harness: Harness) -> None:
     harness.commit(PASSING, "calculator")
     await harness.push("main")
@@ -129,6 +135,7 @@ async def test_check_run_rerequested_runs_it_again(harness: Harness) -> None:
     assert statuses(runs[1]) == ["queued", "in_progress", "completed"]
 
 
+@pytest.mark.databases("sqlite")
 async def test_fork_pull_request_runs_in_the_base_repository(harness: Harness) -> None:
     harness.commit(PASSING, "calculator")
     await harness.push("main")
@@ -147,6 +154,7 @@ async def test_fork_pull_request_runs_in_the_base_repository(harness: Harness) -
     assert all(harness.repo.full_name in c.path for c in fetches)
 
 
+@pytest.mark.databases("sqlite")
 async def test_one_installation_token_serves_many_events(harness: Harness) -> None:
     harness.commit(PASSING, "calculator")
     shas = [await harness.push("main")]
@@ -211,6 +219,7 @@ async def test_forged_replayed_and_malformed_deliveries_create_nothing(
     assert run.conclusion == "success"
 
 
+@pytest.mark.databases("sqlite")
 async def test_the_tests_see_no_token_key_or_setting_of_the_service(harness: Harness) -> None:
     spy = (
         "import os\n\n\n"

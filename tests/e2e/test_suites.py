@@ -62,6 +62,7 @@ def listener() -> Iterator[int]:
         server.close()
 
 
+@pytest.mark.fresh_environments  # its environment is built by its own run
 async def test_a_passing_project_with_a_test_extra(harness: Harness) -> None:
     [run] = await run_commit(
         harness,

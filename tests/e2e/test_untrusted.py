@@ -1,5 +1,5 @@
 """Untrusted code stays untrusted: issue 9's findings, each played as an attacker would play it,
-through the real service, on both databases.
+through the real service.
 
 Canary files stand in for the host's files (a cron file, `authorized_keys`, `/etc/shadow`, the
 operator's secrets file) and must be byte for byte as they were. (The app's allow-list of
@@ -22,6 +22,15 @@ from app.localgithub import CheckRun, LocalGitHub, PullRequest
 from app.state import State
 from app.state.database import open_database
 from tests.e2e.harness import PASSING, Harness, git, watched
+
+# Every service here starts with no installed environment and no download cache: what one run
+# builds, downloads or plants, and what the next may reuse, is what these tests are about.
+pytestmark = pytest.mark.fresh_environments
+
+# What a run may reach and write happens in the sandbox and the service's folders, not in the
+# database: SQLite, except for a fork's run started in every way, which includes one taken over
+# after kill -9 and a delivery the sweeper finds in the database (both backends).
+DATABASES = ("sqlite",)
 
 
 class Canary:
@@ -218,6 +227,7 @@ async def secret_harness(
         yield world
 
 
+@pytest.mark.databases("sqlite", "postgresql")
 async def test_a_fork_gets_no_secret_however_its_run_is_started(secret_harness: Harness) -> None:
     harness = secret_harness
     harness.commit({**PASSING, "pyproject.toml": SECRET_CONFIG}, "the project")

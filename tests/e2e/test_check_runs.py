@@ -72,21 +72,6 @@ async def test_failing_suite_concludes_failure_with_annotation(harness: Harness)
     assert "test_add_negative" in (run.output.text or "")
 
 
-async def test_push_and_pull_request_for_one_commit_run_once(harness: Harness) -> None:
-    harness.commit(PASSING, "calculator")
-    main_sha = await harness.push("main")
-    harness.branch("feature")
-    sha = harness.commit({"more.py": "X = 1\n"})
-    await harness.push("feature")  # push + check_suite requested
-    await harness.pull_request("feature")  # pull_request opened, same commit
-    await harness.completed(sha)
-    await harness.completed(main_sha)
-    await harness.github.close_pull_request(await harness.pull_request("feature"))
-
-    assert len(harness.runs(sha)) == 1
-    assert len(harness.runs(main_sha)) == 1
-
-
 async def test_synchronize_cancels_the_older_run(harness: Harness) -> None:
     harness.commit(PASSING, "calculator")
     await harness.push("main")

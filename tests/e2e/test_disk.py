@@ -47,10 +47,11 @@ TEST = "def test_one():\n    assert True\n"
 
 @pytest.fixture
 async def harness(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
 ) -> AsyncIterator[Harness]:
     extra = {"LOG_LIMIT_KB": str(LOG_LIMIT_KB)}
-    async with watched(Harness(github, tmp_path, database_url), extra_env=extra) as world:
+    world = Harness(github, tmp_path, database_url, caches=caches)
+    async with watched(world, extra_env=extra) as world:
         yield world
 
 

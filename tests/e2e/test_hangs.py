@@ -27,9 +27,9 @@ HOUR = 3600.0
 
 @pytest.fixture
 async def harness(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
 ) -> AsyncIterator[Harness]:
-    world = Harness(github, tmp_path, database_url)
+    world = Harness(github, tmp_path, database_url, caches=caches)
     async with watched(world, extra_env={"JOB_TIMEOUT": str(JOB_TIMEOUT)}) as ready:
         yield ready
 

@@ -32,11 +32,13 @@ BODY = 25 * 1024 * 1024  # GitHub's largest payload
 
 
 @pytest.fixture
-async def harness(github: LocalGitHub, tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness(
+    github: LocalGitHub, tmp_path: Path, caches: Path | None
+) -> AsyncIterator[Harness]:
     """The service on SQLite, restarted under the open-files limits above."""
     if shutil.which("prlimit") is None:
         pytest.skip("prlimit (util-linux) is not installed")
-    async with watched(Harness(github, tmp_path)) as world:
+    async with watched(Harness(github, tmp_path, caches=caches)) as world:
         world.service.stop()
         soft, hard = OPEN_FILES
         world.service = ServiceProcess(

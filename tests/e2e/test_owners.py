@@ -17,10 +17,10 @@ from tests.e2e.harness import FAILING, PASSING, Harness, git, watched
 
 @pytest.fixture
 async def owners(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
 ) -> AsyncIterator[Harness]:
     """The service watching octo-org's repository, serving octo-org alone."""
-    world = Harness(github, tmp_path, database_url)
+    world = Harness(github, tmp_path, database_url, caches=caches)
     async with watched(world, extra_env={"ALLOWED_OWNERS": "Octo-Org"}) as world:
         yield world
 

@@ -1,8 +1,15 @@
-"""What people see and do on a pull request: annotations, re-runs, comments, skips, history."""
+"""What people see and do on a pull request: annotations, re-runs, comments, history.
+
+On both databases where what is shown comes from the database (the failed tests a re-run picks,
+a comment's re-run, a test's history on the commit or its branch); on SQLite alone where it
+comes from the run's own reports (annotations, 500 failures, a lint check). A `[skip ci]`
+commit: tests/test_worker.py."""
 
 from __future__ import annotations
 
 import textwrap
+
+import pytest
 
 from app.localgithub import CheckRun
 from tests.e2e.harness import Harness
@@ -43,6 +50,7 @@ async def failing_pull_request(harness: Harness) -> tuple[str, CheckRun]:
     return sha, run
 
 
+@pytest.mark.databases("sqlite")
 async def test_a_failing_pull_request_is_annotated_on_the_failing_lines(harness: Harness) -> None:
     sha, run = await failing_pull_request(harness)
 
@@ -104,17 +112,7 @@ async def test_a_fixed_push_turns_the_check_green_and_says_what_was_fixed(
     assert green.output.title == "3 tests passed"
 
 
-async def test_skip_ci_in_the_commit_message_reports_skipped(harness: Harness) -> None:
-    harness.commit({"pyproject.toml": CONFIG, "calc.py": CALC, "test_calc.py": TESTS}, "calc")
-    sha = harness.commit({"README.md": "docs\n"}, "Just docs [skip ci]")
-    await harness.push("main")
-
-    [run] = await harness.completed(sha, timeout=60)
-
-    assert run.conclusion == "skipped"
-    assert run.output.title == "Skipped: [skip ci] in the commit message"
-
-
+@pytest.mark.databases("sqlite")
 async def test_five_hundred_failures_are_reported_without_a_refusal(harness: Harness) -> None:
     many = (
         "import pytest\n\n\n"
@@ -152,6 +150,7 @@ async def test_a_test_that_fails_then_passes_on_the_same_commit_is_called_flaky(
     )
 
 
+@pytest.mark.databases("sqlite")
 async def test_a_lint_check_annotates_with_rule_codes_and_columns(harness: Harness) -> None:
     config = textwrap.dedent(
         """\

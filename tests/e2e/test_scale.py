@@ -18,10 +18,10 @@ BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)
 
 @pytest.fixture
 async def web(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
 ) -> AsyncIterator[Harness]:
     """`python -m app web` alone: it answers webhooks and runs no tests; workers are added."""
-    async with watched(Harness(github, tmp_path, database_url), "web") as world:
+    async with watched(Harness(github, tmp_path, database_url, caches=caches), "web") as world:
         yield world
 
 

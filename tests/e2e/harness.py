@@ -301,3 +301,34 @@ FAILING = {
     ),
 }
 SLOW = {"test_slow.py": "import time\n\n\ndef test_slow():\n    time.sleep(60)\n"}
+# A test that says it started (a file in its workspace) and waits until the test driving the
+# service lets it go on (another file there): the run is in progress for as long as needed, and
+# no longer (see `held` and `release`).
+HELD = {
+    "test_held.py": (
+        "import pathlib\nimport time\n\n\n"
+        "def test_held():\n"
+        "    here = pathlib.Path.cwd()\n"
+        "    (here / 'started').write_text('')\n"
+        "    deadline = time.monotonic() + 120\n"
+        "    while not (here / 'release').exists():\n"
+        "        assert time.monotonic() < deadline, 'never released'\n"
+        "        time.sleep(0.05)\n"
+    ),
+}
+
+
+async def held(data_dir: Path, timeout: float = 120.0) -> Path:
+    """The workspace of the run whose HELD test has started; fail after the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(data_dir.glob("workspaces/*/started"))
+        if found:
+            return found[0].parent
+        await asyncio.sleep(0.05)
+    raise AssertionError("the held test never started")
+
+
+def release(workspace: Path) -> None:
+    """Let the HELD test in `workspace` end (it passes)."""
+    (workspace / "release").write_text("")

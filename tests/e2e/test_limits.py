@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from app.localgithub import CheckRun
 from app.localgithub.models import CallRecord
-from tests.e2e.harness import PASSING, Harness
+from tests.e2e.harness import HELD, PASSING, Harness, held, release
 
 DATABASES = ("sqlite",)
 
@@ -39,8 +39,8 @@ LOUD = {
     ),
     **PASSING,
 }
-# Long enough to see the run in progress and set a fault for the verdict before it is sent.
-WAITING = {"test_wait.py": "import time\n\n\ndef test_wait():\n    time.sleep(5)\n", **PASSING}
+# Held in progress until the fault for its verdict is set (HELD, then `release`).
+WAITING = {**HELD, **PASSING}
 
 
 async def test_a_multibyte_log_and_a_100_kb_test_name_complete_within_githubs_limits(
@@ -81,6 +81,7 @@ async def test_a_refused_verdict_is_replaced_by_a_short_one(
 ) -> None:
     sha = harness.commit(WAITING, "a test that waits")
     await harness.push("main")
+    workspace = await held(harness.tmp / "data")
     [run] = await harness.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
     harness.github.inject_fault(
         "PATCH",
@@ -91,6 +92,7 @@ async def test_a_refused_verdict_is_replaced_by_a_short_one(
             "errors": [{"resource": "CheckRun", "code": "custom", "field": "text"}],
         },
     )
+    release(workspace)
 
     [run] = await harness.completed(sha)
 
@@ -106,11 +108,13 @@ async def test_a_refused_verdict_is_replaced_by_a_short_one(
 async def test_a_check_run_gone_ends_its_reporting(harness: Harness) -> None:
     sha = harness.commit(WAITING, "a test that waits")
     await harness.push("main")
+    workspace = await held(harness.tmp / "data")
     [run] = await harness.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
     # Gone for good: every update of it is answered 404 from now on.
     harness.github.inject_fault(
         "PATCH", rf"/check-runs/{run.id}$", 404, times=1000, body={"message": "Not Found"}
     )
+    release(workspace)
 
     await _until(
         lambda: [c.status for c in patches_of(harness, run)] == [200, 404],

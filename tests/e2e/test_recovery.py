@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.state import State
 from app.state.database import open_database
-from tests.e2e.harness import PASSING, Harness
+from tests.e2e.harness import HELD, PASSING, Harness, held, release
 
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
 
@@ -45,12 +45,16 @@ async def test_secondary_rate_limit_with_retry_after_is_honoured(harness: Harnes
 
 
 async def test_killed_mid_run_the_run_starts_again_after_restart(harness: Harness) -> None:
-    sha = harness.commit({**PASSING, **BRIEF}, "a brief test")
+    data = harness.tmp / "data"
+    sha = harness.commit({**PASSING, **HELD}, "a held test")
     await harness.push("main")
+    workspace = await held(data)
     await harness.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
 
     harness.service.kill()
+    (workspace / "started").unlink()  # the next attempt's start is the marker coming back
     await harness.service.start()
+    release(await held(data))
     [run] = await harness.completed(sha, timeout=60)
 
     assert run.conclusion == "success"

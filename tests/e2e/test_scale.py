@@ -11,9 +11,7 @@ import aiohttp
 import pytest
 
 from app.localgithub import LocalGitHub
-from tests.e2e.harness import PASSING, SLOW, Harness, free_port, watched
-
-BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
+from tests.e2e.harness import HELD, PASSING, SLOW, Harness, free_port, held, release, watched
 
 
 @pytest.fixture
@@ -54,12 +52,17 @@ async def test_worker_processes_run_what_the_web_process_queues(web: Harness) ->
 
 async def test_a_killed_worker_s_run_is_taken_over_by_another(web: Harness) -> None:
     doomed = await web.add_worker()
-    sha = web.commit({**PASSING, **BRIEF}, "a brief test")
+    sha = web.commit({**PASSING, **HELD}, "a held test")
     await web.push("main")
+    workspace = await held(Path(doomed.env["DATA_DIR"]))
     await web.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
-    await web.add_worker()  # idle until the other one dies
+    heir = await web.add_worker()  # idle until the other one dies
 
     doomed.kill()
+    # With SQLite both workers have one data folder: the next attempt's start is the marker
+    # coming back.
+    (workspace / "started").unlink()
+    release(await held(Path(heir.env["DATA_DIR"])))
     [run] = await web.completed(sha, timeout=90)
 
     assert run.conclusion == "success"

@@ -147,17 +147,31 @@ async def test_a_missing_python_fails_and_names_the_available_ones(harness: Harn
 
 
 async def test_a_timeout_ends_timed_out(harness: Harness) -> None:
+    # Nothing to install (unittest is Python's own): the whole timeout is the tests'.
     config = """\
         [tool.conveyor.checks.tests]
-        install = ["pip install pytest"]
-        run = ["pytest"]
-        timeout = 20
+        install = []
+        run = ["python -m unittest -v"]
+        timeout = 5
         """
-    slow = "import time\n\n\ndef test_slow():\n    time.sleep(600)\n"
+    slow = textwrap.dedent(
+        """\
+        import time
+        import unittest
+
+
+        class Slow(unittest.TestCase):
+            def test_slow(self):
+                print("the slow test started", flush=True)
+                time.sleep(600)
+        """
+    )
     [run] = await run_commit(
         harness, {"pyproject.toml": textwrap.dedent(config), "test_slow.py": slow}
     )
     assert run.conclusion == "timed_out"
+    assert (run.output.title or "").startswith("Timed out after")
+    assert "the slow test started" in (run.output.text or ""), run.output
 
 
 async def test_the_tests_cannot_reach_the_network(harness: Harness, listener: int) -> None:

@@ -62,24 +62,19 @@ def listener() -> Iterator[int]:
         server.close()
 
 
-@pytest.mark.fresh_environments  # its environment is built by its own run
-async def test_a_passing_project_with_a_test_extra(harness: Harness) -> None:
-    [run] = await run_commit(
-        harness,
-        {"pyproject.toml": PYPROJECT_WITH_TEST_EXTRA, "calc.py": CALC, "test_calc.py": TEST_CALC},
-    )
-    assert run.conclusion == "success", run.output.text
-    assert run.output.title == "1 test passed"
-    assert "Environment: built" in (run.output.summary or "")
-
-
-async def test_a_second_commit_reuses_the_environment(harness: Harness) -> None:
+@pytest.mark.fresh_environments  # the first commit's environment is built by its own run
+async def test_a_project_with_a_test_extra_passes_and_its_second_commit_reuses_the_environment(
+    harness: Harness,
+) -> None:
     files = {
         "pyproject.toml": PYPROJECT_WITH_TEST_EXTRA,
         "calc.py": CALC,
         "test_calc.py": TEST_CALC,
     }
-    await run_commit(harness, files)
+    [first] = await run_commit(harness, files)
+    assert first.conclusion == "success", first.output.text
+    assert first.output.title == "1 test passed"
+    assert "Environment: built" in (first.output.summary or "")
     [run] = await run_commit(harness, {"test_more.py": "def test_more():\n    assert True\n"})
     assert run.conclusion == "success"
     assert run.output.title == "2 tests passed"

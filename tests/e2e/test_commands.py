@@ -1,7 +1,10 @@
 """`/conveyor run` comments through the real service: who may give them is what GitHub's
 permission API says when the comment's author_association does not (a member whose membership
 of the organisation is private shows as CONTRIBUTOR), and a command that is not acted on is
-answered with a reaction instead of being ignored in silence. On both databases."""
+answered with a reaction instead of being ignored in silence.
+
+Who may command is GitHub's answer, not the database's: SQLite only (the queue a command adds to
+is tested on both in tests/test_intake.py and test_reports.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from collections.abc import Callable
 
 from app.localgithub import IssueComment
 from tests.e2e.harness import PASSING, Harness
+
+DATABASES = ("sqlite",)
 
 
 async def until(

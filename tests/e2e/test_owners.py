@@ -1,5 +1,8 @@
 """ALLOWED_OWNERS through the real service: another account installs the app and pushes; nothing
-of it is fetched or run, and the app uninstalls itself from that account. On both databases."""
+of it is fetched or run, and the app uninstalls itself from that account.
+
+SQLite only: what the gate keeps in the database (installations refused, once each) is tested on
+both databases in process, in tests/test_owners.py."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import pytest
 
 from app.localgithub import CallRecord, LocalGitHub
 from tests.e2e.harness import FAILING, PASSING, Harness, git, watched
+
+DATABASES = ("sqlite",)
 
 
 @pytest.fixture

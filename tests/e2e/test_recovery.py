@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.state import State
 from app.state.database import open_database
 from tests.e2e.harness import HELD, PASSING, Harness, held, release
@@ -9,6 +11,7 @@ from tests.e2e.harness import HELD, PASSING, Harness, held, release
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(3)\n"}
 
 
+@pytest.mark.databases("sqlite")  # the GitHub client's retries
 async def test_github_500s_are_retried_and_the_run_completes(harness: Harness) -> None:
     harness.github.inject_fault("POST", r"/check-runs$", 500, times=2)
     harness.github.inject_fault("PATCH", r"/check-runs/\d+$", 502, times=2)
@@ -22,6 +25,7 @@ async def test_github_500s_are_retried_and_the_run_completes(harness: Harness) -
     assert [c.status for c in injected] == [500, 500, 502, 502]
 
 
+@pytest.mark.databases("sqlite")  # the GitHub client's retries
 async def test_secondary_rate_limit_with_retry_after_is_honoured(harness: Harness) -> None:
     harness.github.inject_fault(
         "POST",

@@ -3,40 +3,12 @@ results and log are its own, and its page says there was an earlier one."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from pathlib import Path
-
 import aiohttp
 
-from tests.e2e.harness import Harness
+from tests.e2e.harness import HELD, Harness, held, release
 
-# Two tests; the second says it started (a file in its workspace) and waits until this test
-# lets it go on (another file there): so the kill comes while the run is midway, for sure.
-SUITE = {
-    "test_a_quick.py": "def test_quick():\n    print('the quick test ran')\n",
-    "test_b_held.py": (
-        "import pathlib\nimport time\n\n\n"
-        "def test_held():\n"
-        "    here = pathlib.Path.cwd()\n"
-        "    (here / 'started').write_text('')\n"
-        "    deadline = time.monotonic() + 120\n"
-        "    while not (here / 'release').exists():\n"
-        "        assert time.monotonic() < deadline, 'never released'\n"
-        "        time.sleep(0.05)\n"
-    ),
-}
-
-
-async def started(data_dir: Path, timeout: float = 120.0) -> Path:
-    """The workspace of the run once its held test has started."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = list(data_dir.glob("workspaces/*/started"))
-        if found:
-            return found[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError("the held test never started")
+# Two tests; the second is HELD: the kill comes while the run is midway, for sure.
+SUITE = {"test_a_quick.py": "def test_quick():\n    print('the quick test ran')\n", **HELD}
 
 
 async def fetched(url: str) -> str:
@@ -51,13 +23,12 @@ async def test_killed_mid_run_the_second_attempt_reports_its_own_results_and_log
     data_dir = harness.tmp / "data"
     sha = harness.commit(SUITE, "two tests, one held")
     await harness.push("main")
-    marker = await started(data_dir)
+    workspace = await held(data_dir)
 
     harness.service.kill()
-    marker.unlink()  # the next attempt's start is the marker coming back
+    (workspace / "started").unlink()  # the next attempt's start is the marker coming back
     await harness.service.start()
-    marker = await started(data_dir)
-    (marker.parent / "release").write_text("")
+    release(await held(data_dir))
     [run] = await harness.completed(sha, timeout=90)
 
     assert run.conclusion == "success", run.output.summary
@@ -82,9 +53,9 @@ async def test_killed_twice_the_failed_run_leaves_no_folders_behind(harness: Har
     sha = harness.commit(SUITE, "two tests, one held")
     await harness.push("main")
     for _ in range(2):
-        marker = await started(data_dir)
+        workspace = await held(data_dir)
         harness.service.kill()
-        marker.unlink()
+        (workspace / "started").unlink()
         await harness.service.start()
 
     [run] = await harness.completed(sha, timeout=90)

@@ -48,13 +48,18 @@ class Scheduler:
         self.ready = asyncio.Event()
         # The jobs this process runs, each with the event that stops it.
         self._running: dict[int, asyncio.Event] = {}
+        # One add at a time per repository in this process: `enqueue` takes the repository's
+        # lock in the database anyway, and a burst of its deliveries then waits here rather
+        # than in every database thread (which the workers and the sweeper need too).
+        self._adding: dict[int, asyncio.Lock] = {}
 
     # -- adding ----------------------------------------------------------------------------------
 
     async def add(self, request: RunRequest, name: str, *, rerun_of: int | None = None) -> None:
         """One job for one check of the commit, its check run `queued` at once; older
         commits of the same branch or pull request are cancelled."""
-        enqueued = await self.db.run(self.queue.enqueue, request, name, rerun_of=rerun_of)
+        async with self._adding.setdefault(request.repo_id, asyncio.Lock()):
+            enqueued = await self.db.run(self.queue.enqueue, request, name, rerun_of=rerun_of)
         for older in enqueued.superseded:
             await self.cancel(older)
         job = enqueued.job

@@ -201,7 +201,7 @@ async def _read_webhook(request: web.Request) -> web.Response:
     try:
         # Off the event loop: a write waiting for another process's lock stalls this delivery
         # alone, not every request of the process.
-        recorded = await db.run(
+        recorded = await db.run_answering(
             deliveries.record,
             delivery_id,
             event_name,
@@ -215,7 +215,7 @@ async def _read_webhook(request: web.Request) -> web.Response:
         log.error("webhook %s not stored: %s", delivery_id, error)
         return web.json_response({"error": "cannot store the delivery now"}, status=503)
     if not recorded:
-        original = await db.run(deliveries.duplicate_of, delivery_id, body)
+        original = await db.run_answering(deliveries.duplicate_of, delivery_id, body)
         if original is not None:
             # GitHub never sends one body under two ids (deliveries.record): someone who
             # holds a signed body is sending it again.
@@ -240,8 +240,8 @@ async def healthz(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     db = service.state.db
     try:
-        await db.run(db.check_writable)
-        counts = await db.run(service.state.jobs.counts)
+        await db.run_answering(db.check_writable)
+        counts = await db.run_answering(service.state.jobs.counts)
     except DatabaseError as error:
         return _unhealthy(str(error))
     except service.state.db.errors as error:  # reads fail too: corrupt, or gone

@@ -99,6 +99,7 @@ class Database:
         self._opened: list[Any] = []  # every thread's connection, to close them all
         self._opened_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        self._answering: ThreadPoolExecutor | None = None
 
     async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`call(*args, **kwargs)` on one of the database's threads: the event loop goes on
@@ -107,6 +108,15 @@ class Database:
             self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="database")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(call, *args, **kwargs))
+
+    async def run_answering(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """As `run`, on a thread of its own, for what an HTTP answer waits on (storing a
+        webhook, /healthz): it never queues behind background calls, which may all be waiting
+        for a lock another process holds."""
+        if self._answering is None:
+            self._answering = ThreadPoolExecutor(1, thread_name_prefix="database-answers")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._answering, functools.partial(call, *args, **kwargs))
 
     def _connection(self) -> Any:
         """This thread's connection, opened on its first call."""
@@ -127,8 +137,9 @@ class Database:
 
     def close(self) -> None:
         """Every thread's connection; calls still running on the threads fail."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        for executor in (self._executor, self._answering):
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
         with self._opened_lock:
             opened, self._opened = self._opened, []
         for conn in opened:

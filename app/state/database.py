@@ -98,14 +98,13 @@ class Database:
         self._local = threading.local()
         self._opened: list[Any] = []  # every thread's connection, to close them all
         self._opened_lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
-        self._answering: ThreadPoolExecutor | None = None
+        # Threads start on the first call (a command that never calls `run` starts none).
+        self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="database")
+        self._answering = ThreadPoolExecutor(1, thread_name_prefix="database-answers")
 
     async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`call(*args, **kwargs)` on one of the database's threads: the event loop goes on
         while it waits (for a lock, a busy file, the server)."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="database")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(call, *args, **kwargs))
 
@@ -113,8 +112,6 @@ class Database:
         """As `run`, on a thread of its own, for what an HTTP answer waits on (storing a
         webhook, /healthz): it never queues behind background calls, which may all be waiting
         for a lock another process holds."""
-        if self._answering is None:
-            self._answering = ThreadPoolExecutor(1, thread_name_prefix="database-answers")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._answering, functools.partial(call, *args, **kwargs))
 
@@ -127,9 +124,13 @@ class Database:
         return conn
 
     def _use(self, conn: Any) -> None:
-        """Make `conn` this thread's connection (a new one, or one reopened)."""
+        """Make `conn` this thread's connection (a new one, or one reopened in place of a lost
+        one, which is no longer this database's to close)."""
+        lost = getattr(self._local, "conn", None)
         self._local.conn = conn
         with self._opened_lock:
+            if lost is not None and lost in self._opened:
+                self._opened.remove(lost)
             self._opened.append(conn)
 
     def _open(self) -> Any:
@@ -138,8 +139,7 @@ class Database:
     def close(self) -> None:
         """Every thread's connection; calls still running on the threads fail."""
         for executor in (self._executor, self._answering):
-            if executor is not None:
-                executor.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=False, cancel_futures=True)
         with self._opened_lock:
             opened, self._opened = self._opened, []
         for conn in opened:
@@ -197,11 +197,15 @@ class Database:
         return template.format_map(_TYPES[self.dialect])
 
 
+# The SQLite database's file in the data folder.
+SQLITE_FILE = "conveyor.sqlite3"
+
+
 def open_database(url: str | None, data_dir: Path) -> Database:
     """PostgreSQL when `url` is given, else SQLite in the data folder."""
     if url:
         return PostgresDatabase(url)
-    return SqliteDatabase(data_dir / "conveyor.sqlite3")
+    return SqliteDatabase(data_dir / SQLITE_FILE)
 
 
 def open_read_only(url: str | None, data_dir: Path) -> Database:
@@ -209,13 +213,13 @@ def open_read_only(url: str | None, data_dir: Path) -> Database:
     `protect` must not create the service's database). DatabaseError when there is none."""
     if url:
         return PostgresDatabase(url, read_only=True)
-    return SqliteDatabase(data_dir / "conveyor.sqlite3", read_only=True)
+    return SqliteDatabase(data_dir / SQLITE_FILE, read_only=True)
 
 
 def describe(url: str | None, data_dir: Path) -> str:
     """Where the data is, for the log: never the URL's password."""
     if not url:
-        return f"SQLite in {data_dir / 'conveyor.sqlite3'}"
+        return f"SQLite in {data_dir / SQLITE_FILE}"
     info = psycopg.conninfo.conninfo_to_dict(url)
     where = f"{info.get('host', 'localhost')}:{info.get('port', 5432)}"
     return f"PostgreSQL database {info.get('dbname', '')!r} at {where}"

@@ -3,8 +3,9 @@
 SQLite (a file in the data folder) is the whole database of a one-machine Conveyor. PostgreSQL
 (`DATABASE_URL`) is what lets web and worker processes on several machines share one queue.
 The service's SQL is written once, in what both understand (`?` placeholders, `ON CONFLICT`,
-`RETURNING`); this module holds the few things that differ: the column types of the schema,
-how a transaction excludes other writers, `FOR UPDATE SKIP LOCKED`, and waking other processes.
+`RETURNING`); the few things that differ (how a transaction excludes other writers,
+`FOR UPDATE SKIP LOCKED`, waking other processes) are each dialect's, and the schema's column
+types that differ are named here.
 
 Calls are synchronous; the service makes them off the event loop, with `Database.run`, on the
 database's own threads: a statement waiting for a lock another process holds (SQLite's busy
@@ -13,6 +14,11 @@ webhook and worker of the process. Each thread has its own connection, so a tran
 never shared: SQLite gets one thread (one writer per process; nothing to gain from more, and
 busy waits between its own connections to lose), PostgreSQL a few. A direct call (the tests,
 a command, the start) uses its own thread's connection.
+
+This module holds what every dialect shares (`Database` with its threads, the errors, `Rows`)
+and the opening functions. Each dialect is a module of its own, `sqlite.py` and `postgres.py`,
+which imports the base from here; this module imports them only inside `open_database` and
+`open_read_only`, so loading one never needs the other half-loaded.
 """
 
 from __future__ import annotations
@@ -20,21 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
-import os
-import re
-import sqlite3
 import threading
-import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import psycopg
-from psycopg.rows import dict_row
-
-log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -50,12 +48,8 @@ _TYPES = {
         "blob": "BYTEA",
     },
 }
-# How often a SQLite worker looks for a wake-up from another process (a stat call).
-SIGNAL_POLL = 0.1
-# Less free disk than this next to a SQLite database, and it is not writable (check_writable).
-MIN_FREE_DISK = 1024 * 1024
 # Taken while creating the schema: processes starting together must not race on CREATE TABLE.
-_SCHEMA_LOCK = 0x636F6E76  # "conv"
+SCHEMA_LOCK = 0x636F6E76  # "conv"
 
 
 class Rows(Protocol):
@@ -181,7 +175,7 @@ class Database:
         try:
             with self.transaction():
                 # The schema's lock: processes starting together must not race on CREATE.
-                self.lock(_SCHEMA_LOCK)
+                self.lock(SCHEMA_LOCK)
                 self.execute(
                     "CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY,"
                     " checked_at DOUBLE PRECISION NOT NULL)"
@@ -191,7 +185,7 @@ class Database:
                     " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
                 )
         except self.errors as error:
-            raise DatabaseError(f"{self.name}: cannot be written: {_one_line(error)}") from None
+            raise DatabaseError(f"{self.name}: cannot be written: {one_line(error)}") from None
 
     def schema(self, template: str) -> str:
         return template.format_map(_TYPES[self.dialect])
@@ -203,6 +197,9 @@ SQLITE_FILE = "conveyor.sqlite3"
 
 def open_database(url: str | None, data_dir: Path) -> Database:
     """PostgreSQL when `url` is given, else SQLite in the data folder."""
+    from app.state.postgres import PostgresDatabase  # imported here: see the docstring
+    from app.state.sqlite import SqliteDatabase
+
     if url:
         return PostgresDatabase(url)
     return SqliteDatabase(data_dir / SQLITE_FILE)
@@ -211,6 +208,9 @@ def open_database(url: str | None, data_dir: Path) -> Database:
 def open_read_only(url: str | None, data_dir: Path) -> Database:
     """The service's database for reading alone: neither made nor changed (a command such as
     `protect` must not create the service's database). DatabaseError when there is none."""
+    from app.state.postgres import PostgresDatabase  # imported here: see the docstring
+    from app.state.sqlite import SqliteDatabase
+
     if url:
         return PostgresDatabase(url, read_only=True)
     return SqliteDatabase(data_dir / SQLITE_FILE, read_only=True)
@@ -225,336 +225,6 @@ def describe(url: str | None, data_dir: Path) -> str:
     return f"PostgreSQL database {info.get('dbname', '')!r} at {where}"
 
 
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return 0
-
-
-# SQLite's primary result codes (https://sqlite.org/rescode.html) that mean the file is damaged,
-# and those that mean it cannot be written.
-CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
-UNWRITABLE = {3, 8, 13}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_FULL
-
-
-def _code(error: sqlite3.Error) -> int:
-    return int(getattr(error, "sqlite_errorcode", 0)) & 0xFF
-
-
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
+    """A database's error as one line of a message (psycopg's span several)."""
     return " ".join(str(error).split()) or type(error).__name__
-
-
-def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
-    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
-
-
-class SqliteDatabase(Database):
-    dialect = "sqlite"
-    now = "((julianday('now') - 2440587.5) * 86400.0)"
-    write_errors = (sqlite3.OperationalError,)
-    errors = (sqlite3.Error,)
-
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        super().__init__()
-        self.path = path
-        self.name = str(path)
-        self.read_only = read_only
-        try:
-            if not read_only:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            first = self._connect_file()
-        except (OSError, sqlite3.Error) as error:
-            raise DatabaseError(f"{path}: cannot be opened: {_one_line(error)}") from None
-        if read_only:
-            self._use(first)
-            return
-        try:
-            self._check_intact(first)
-            self._use_wal(first)
-            self._tune(first)
-            self._use(first)
-        except sqlite3.Error as error:
-            first.close()
-            how = "be written" if _code(error) in UNWRITABLE else "be opened"
-            raise DatabaseError(f"{path}: cannot {how}: {_one_line(error)}") from None
-        try:
-            self.check_writable()
-        except DatabaseError:
-            self.close()
-            raise
-
-    def _open(self) -> sqlite3.Connection:
-        conn = self._connect_file()
-        self._tune(conn)
-        return conn
-
-    def _connect_file(self) -> sqlite3.Connection:
-        if self.read_only:
-            # mode=ro: a missing file is an error, not a new database.
-            conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
-            )
-        else:
-            conn = sqlite3.connect(
-                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
-            )
-        conn.row_factory = _dict_row
-        return conn
-
-    def _tune(self, conn: sqlite3.Connection) -> None:
-        if not self.read_only:
-            # WAL with synchronous=NORMAL survives a killed process; only a power cut can lose
-            # the last transactions, which GitHub's redelivery (3 days) covers.
-            conn.execute("PRAGMA synchronous=NORMAL")
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection = self._connection()
-        return conn
-
-    def check_writable(self) -> None:
-        # The probe's row may fit in a page the write-ahead log already holds, on a disk with
-        # no room for the next delivery (or the checkpoint): say so before a webhook finds out.
-        try:
-            disk = os.statvfs(self.path.parent)
-        except OSError as error:
-            raise DatabaseError(f"{self.path}: cannot be written: {error.strerror}") from None
-        free = disk.f_bavail * disk.f_frsize
-        if free < MIN_FREE_DISK:
-            raise DatabaseError(
-                f"{self.path}: cannot be written: the disk holding it is full"
-                f" ({free // 1024} kB free)"
-            )
-        super().check_writable()
-
-    def _check_intact(self, conn: sqlite3.Connection) -> None:
-        """A corrupt file opens and serves some reads, then fails every webhook with a 500:
-        stop the start instead, saying so. quick_check reads every page (not the indexes'
-        agreement with their tables, which full integrity_check adds at many times the cost)."""
-        try:
-            rows = conn.execute("PRAGMA quick_check").fetchall()
-        except sqlite3.DatabaseError as error:
-            if _code(error) not in CORRUPT:  # e.g. a folder where the WAL's files cannot go
-                raise
-            problem = _one_line(error)  # "file is not a database", "malformed"
-        else:
-            found = [str(next(iter(row.values()))) for row in rows]
-            if found == ["ok"]:
-                return
-            problem = "; ".join(found[:3]) + ("; ..." if len(found) > 3 else "")
-        raise DatabaseError(
-            f"{self.path}: the database is corrupt ({' '.join(problem.split())}); restore"
-            " it from a backup, or move it aside and Conveyor starts with an empty one"
-        )
-
-    def _use_wal(self, conn: sqlite3.Connection) -> None:
-        # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
-        # without calling the busy handler: processes opening the file together must retry.
-        deadline = time.monotonic() + 5.0
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        return self.db.execute(sql, params)  # type: ignore[return-value]
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.db.executemany(sql, rows)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        # IMMEDIATE takes the write lock up front: one writer at a time, no late upgrade.
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def create_schema(self, schema: str) -> None:
-        self.db.executescript(self.schema(schema))
-
-    # Processes sharing the file are on one machine: a touched file next to it is their signal.
-    def _signal(self, channel: str) -> Path:
-        return self.path.with_name(f"{self.path.name}.{channel}")
-
-    def notify(self, channel: str) -> None:
-        signal = self._signal(channel)
-        try:
-            os.utime(signal)
-        except FileNotFoundError:
-            signal.touch()
-
-    async def notifications(self, channel: str) -> AsyncGenerator[None, None]:
-        signal = self._signal(channel)
-        seen = _mtime(signal)
-        while True:
-            await asyncio.sleep(SIGNAL_POLL)
-            now = _mtime(signal)
-            if now != seen:
-                seen = now
-                yield
-
-    def columns(self, table: str) -> set[str]:
-        return {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
-
-
-@functools.lru_cache(maxsize=512)
-def _pyformat(sql: str) -> str:
-    """`?` placeholders as psycopg's `%s`; a literal `%` doubled. Quoted text is left alone."""
-    parts = re.split(r"('(?:[^']|'')*')", sql)
-    for index in range(0, len(parts), 2):
-        parts[index] = parts[index].replace("%", "%%").replace("?", "%s")
-    for index in range(1, len(parts), 2):
-        parts[index] = parts[index].replace("%", "%%")
-    return "".join(parts)
-
-
-def _text_safe(params: Sequence[Any]) -> Sequence[Any]:
-    """PostgreSQL's text cannot hold NUL, which SQLite's can: a payload's stray `\\u0000` (a
-    commit message, a branch name) becomes U+FFFD rather than an error that loses the event."""
-    if not any(isinstance(p, str) and "\x00" in p for p in params):
-        return params
-    return [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
-
-
-class PostgresDatabase(Database):
-    dialect = "postgresql"
-    now = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
-    write_errors = (psycopg.OperationalError,)
-    errors = (psycopg.Error,)
-
-    threads = 4
-
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
-        super().__init__()
-        self.url = url
-        self.name = "DATABASE_URL"
-        self.read_only = read_only
-        self._use(self._open())
-        if read_only:
-            return
-        try:
-            self.check_writable()
-        except DatabaseError:
-            self.close()
-            raise
-
-    def _open(self) -> psycopg.Connection[Row]:
-        conn = self._connect()
-        if self.read_only:  # (False would be READ WRITE, over the server's default)
-            conn.read_only = True
-        return conn
-
-    @property
-    def conn(self) -> psycopg.Connection[Row]:
-        conn: psycopg.Connection[Row] = self._connection()
-        return conn
-
-    @property
-    def _in_transaction(self) -> bool:
-        return bool(getattr(self._local, "in_transaction", False))
-
-    @_in_transaction.setter
-    def _in_transaction(self, value: bool) -> None:
-        self._local.in_transaction = value
-
-    def _reconnect(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
-        self._use(self._open())
-
-    def _connect(self) -> psycopg.Connection[Row]:
-        try:
-            return psycopg.connect(
-                self.url, autocommit=True, row_factory=dict_row, connect_timeout=10
-            )
-        except psycopg.Error as error:
-            raise DatabaseError(f"cannot connect to DATABASE_URL: {error}") from error
-
-    def _run(self, sql: str, params: Sequence[Any], many: bool) -> Rows:
-        statement = _pyformat(sql)
-        params = [_text_safe(row) for row in params] if many else _text_safe(params)
-        for attempt in (1, 2):
-            try:
-                if many:
-                    cursor = self.conn.cursor()
-                    cursor.executemany(statement, params)
-                    return cursor  # type: ignore[return-value]
-                return self.conn.execute(statement, params)  # type: ignore[return-value]
-            except psycopg.OperationalError:
-                # A restarted server or a dropped connection: reconnect once, unless inside a
-                # transaction (its earlier statements are gone with the connection).
-                if attempt == 2 or self._in_transaction or not self.conn.broken:
-                    raise
-                log.warning("database connection lost; reconnecting")
-                self._reconnect()
-        raise AssertionError("unreachable")
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        return self._run(sql, params, many=False)
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._run(sql, list(rows), many=True)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self.conn.broken:
-            self._reconnect()
-        self._in_transaction = True
-        try:
-            with self.conn.transaction():
-                yield
-        finally:
-            self._in_transaction = False
-
-    def lock(self, key: int) -> None:
-        self.execute("SELECT pg_advisory_xact_lock(?)", (key,))
-
-    def create_schema(self, schema: str) -> None:
-        with self.transaction():
-            self.lock(_SCHEMA_LOCK)
-            # One statement per execute (psycopg's rule); comments may hold a `;` of their own.
-            code = "\n".join(
-                line
-                for line in self.schema(schema).splitlines()
-                if not line.strip().startswith("--")
-            )
-            for statement in code.split(";"):
-                if statement.strip():
-                    self.conn.execute(statement)
-
-    def columns(self, table: str) -> set[str]:
-        rows = self.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", (table,)
-        )
-        return {row["column_name"] for row in rows}
-
-    def notify(self, channel: str) -> None:
-        self.execute("SELECT pg_notify(?, '')", (channel,))
-
-    async def notifications(self, channel: str) -> AsyncGenerator[None, None]:
-        delay = 1.0
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, connect_timeout=10
-                ) as conn:
-                    await conn.execute(f'LISTEN "{channel}"')
-                    delay = 1.0
-                    yield  # anything may have happened while not listening
-                    async for _ in conn.notifies():
-                        yield
-            except psycopg.OperationalError as error:
-                log.warning("not listening for %s: %s; again in %.0fs", channel, error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from app.github.client import GitHubClient
+from app.job_secrets import Trust, masked, secrets_for
 from app.report.insight import Comparison, ReportContext
 from app.report.model import CheckOutput
 from app.report.summary import SuiteOutcome, build_output
@@ -30,7 +30,6 @@ from app.state.jobs import (
 )
 from app.suite.checkout import CheckoutError, Deadline, Mirrors, borrow_objects_from
 from app.suite.plan import (
-    CheckSpec,
     ConfigError,
     Plan,
     check_names,
@@ -98,6 +97,7 @@ class WorkerPool:
         self.reporter = reporter
         self.runner = runner
         self.mirrors = Mirrors(settings.data_dir / "mirrors")
+        self.trust = Trust(self.mirrors, self.db, self.queue)
         # Plans in a child process, bounded in time and memory, off the event loop.
         self.planner = Planner()
         self._tasks: list[asyncio.Task[None]] = []
@@ -243,7 +243,7 @@ class WorkerPool:
             shutil.rmtree(artifacts, ignore_errors=True)
         # Failure messages and annotations come from the tests too: a secret they print (or
         # put in an assertion) is masked there as in the log.
-        output = CheckOutput.from_json(_masked(output.to_json(), masker))
+        output = CheckOutput.from_json(masked(output.to_json(), masker))
         await self.scheduler.finish(job, output, worker=self.worker_id)
 
     async def _ship_log(self, job: Job, run_log: RunLog, done: asyncio.Event) -> None:
@@ -345,10 +345,10 @@ class WorkerPool:
                     "\n\n".join(plan.notes) or "Conveyor found no tests in this commit.",
                 )
             return _not_configured(job.check_name)
-        trusted = await self._trust(job, token, run_log, deadline)
+        trusted = await self.trust.decide(job, token, run_log, deadline)
         remaining = max(1.0, self.settings.job_timeout - (time.monotonic() - started))
         spec = replace(spec, timeout=min(spec.timeout, remaining))
-        given = _secrets_for(spec, secrets, run_log, trusted=trusted)
+        given = secrets_for(spec, secrets, run_log, trusted=trusted)
         objects = self.mirrors.objects(str(job.request.repo_id))
         shown_at = str(objects)
         if self.runner.sandbox.mode != "none":
@@ -375,48 +375,6 @@ class WorkerPool:
         return build_output(
             replace(outcome, log_url=f"{self.reporter.details_url(job)}/log"), context
         )
-
-    async def _trust(self, job: Job, token: str, run_log: RunLog, deadline: Deadline) -> bool:
-        """May this run have the repository's secrets and leave what it installs to later runs?
-
-        Decided from facts, never from a field's absence: the commit must be on a branch of
-        the repository (only people with write access put it there), or this must be a re-run
-        of a job found trusted. A pull request from a fork is untrusted whatever else holds;
-        GitHub's re-run events for a fork's commit name no branch and no pull request, so the
-        request alone never makes a job trusted. Recorded, so that re-runs can rely on it.
-        """
-        why: str
-        if job.request.from_fork:
-            trusted, why = False, "a pull request from a fork"
-        else:
-            branch = await self.mirrors.branch_holding(
-                key=str(job.request.repo_id),
-                clone_url=job.request.clone_url,
-                token=token,
-                sha=job.request.head_sha,
-                deadline=deadline,
-            )
-            if branch is not None:
-                trusted, why = True, f"the commit is on the branch `{branch}`"
-            elif await self._reruns_trusted(job):
-                trusted, why = True, "a re-run of a trusted run"
-            else:
-                trusted, why = False, f"the commit is on no branch of {job.request.repo_full_name}"
-        await self.db.run(self.queue.set_trusted, job.id, trusted)
-        if trusted:
-            run_log.line(f"Trusted: {why}")
-        else:
-            run_log.line(
-                f"Untrusted ({why}): no secrets, no package-index credentials, and nothing "
-                "it installs is kept for later runs"
-            )
-        return trusted
-
-    async def _reruns_trusted(self, job: Job) -> bool:
-        previous = (
-            await self.db.run(self.queue.get, job.rerun_of) if job.rerun_of is not None else None
-        )
-        return previous is not None and bool(previous.trusted)
 
     async def _context(
         self, job: Job, token: str, outcome: SuiteOutcome, deadline: Deadline
@@ -526,33 +484,6 @@ class WorkerPool:
 def _by_id(queue: JobQueue) -> Callable[[str], Job | None]:
     """The job of a workspace folder (named by the job's id)."""
     return lambda name: queue.get(int(name)) if name.isdigit() else None
-
-
-def _masked(value: Any, masker: Masker) -> Any:
-    """Every string inside a JSON value, masked."""
-    if isinstance(value, str):
-        return masker(value.encode()).decode(errors="replace")
-    if isinstance(value, (list, tuple)):
-        return [_masked(item, masker) for item in value]
-    if isinstance(value, dict):
-        return {key: _masked(item, masker) for key, item in value.items()}
-    return value
-
-
-def _secrets_for(
-    spec: CheckSpec, values: dict[str, str], run_log: RunLog, *, trusted: bool
-) -> dict[str, str]:
-    """The values of the check's secrets; none for code the repository's people did not
-    write (a fork's pull request, however its run was started)."""
-    if not spec.secrets:
-        return {}
-    if not trusted:
-        run_log.line(f"Secrets not given to untrusted code: {', '.join(spec.secrets)}")
-        return {}
-    missing = [name for name in spec.secrets if name not in values]
-    if missing:
-        run_log.line(f"Secrets this Conveyor has no value for: {', '.join(missing)}")
-    return {name: values[name] for name in spec.secrets if name in values}
 
 
 def _not_configured(name: str) -> CheckOutput:

@@ -1,6 +1,8 @@
 """What a repository says Conveyor runs: `[tool.conveyor]` in pyproject.toml, or `.conveyor.yml`.
 
-Both files take the same structure; a repository uses one of them (both is an error).
+Both files take the same structure; a repository uses one of them (both is an error). Reading
+them (the line of each key, YAML's parsing and its bounds) is config_files.py's; this module checks
+the settings and makes the Plan.
 
 In pyproject.toml:
 
@@ -54,6 +56,7 @@ Rules:
 - No text holds a NUL character, no number is beyond 64 bits (MAX_NUMBER), and nothing is nested
   deeper than MAX_DEPTH. In YAML, at most MAX_ALIASES aliases, and at most MAX_VALUES values
   with every alias expanded (a few hundred bytes of aliases of aliases can stand for billions).
+  (These bounds are config_files.py's.)
 
 Every mistake is a ConfigError with the file, the line of the offending key or value, what is
 wrong and what is allowed; it becomes a failed check run whose summary points there.
@@ -65,26 +68,24 @@ import difflib
 import math
 import re
 import shlex
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from app.suite.config_files import (
+    PYPROJECT,
+    YAML_FILE,
+    Document,
+    Key,
+    plain_values,
+    read_yaml,
+    toml_document,
+)
 from app.suite.plan import DEFAULT_TIMEOUT, CheckSpec, ConfigError, Plan
 from app.suite.project import existing_dependency_files, parse_toml
-from app.suite.repository_files import (
-    CONFIG_LIMIT,
-    excerpt,
-    is_file,
-    parser_message,
-    read_text,
-)
+from app.suite.repository_files import CONFIG_LIMIT, excerpt, is_file, read_text
 
-PYPROJECT = "pyproject.toml"
-YAML_FILE = ".conveyor.yml"
 TOML_ORIGIN = "pyproject.toml [tool.conveyor]"
 MAX_CHECK_NAME = 100
 
@@ -108,20 +109,9 @@ _SYNONYMS = {
     "versions": "python",
     "timeout-minutes": "timeout",
 }
-# Bounds on what a configuration may be, far beyond any real one (which has tens of values, four
-# levels deep), checked before anything walks it: a repository's file must not make the planner
-# recurse, loop or allocate without end.
-MAX_DEPTH = 32
-MAX_ALIASES = 100
-MAX_VALUES = 100_000
-MAX_NUMBER = 2**63 - 1
 MAX_TIMEOUT = 10**9  # seconds (31 years): a bound, not a limit anyone meets
 _PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")  # "3.12", or exactly "3.12.1"
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-# A path to a value inside the configuration: mapping keys and list indexes.
-Key = str | int
-Locate = Callable[[tuple[Key, ...]], int | None]
 
 
 def load_config(root: Path) -> Plan | None:
@@ -141,56 +131,29 @@ def load_config(root: Path) -> Plan | None:
     if in_toml and in_yaml:
         raise ConfigError(
             PYPROJECT,
-            _toml_locator(text)(()),
+            toml_document(text).locate(()),
             f"Conveyor is configured twice: in [tool.conveyor] here and in {YAML_FILE}. "
             "Keep one of them.",
         )
     if in_toml:
         assert isinstance(tool, Mapping)
-        document = _Document(PYPROJECT, "tool.conveyor", _toml_locator(text), "table")
-        _plain_values(tool["conveyor"], document)
+        document = toml_document(text)
+        plain_values(tool["conveyor"], document)
         return _plan(root, tool["conveyor"], document, TOML_ORIGIN)
     if yaml_text is not None:
-        return _load_yaml(root, yaml_text)
+        data, document = read_yaml(yaml_text)
+        return _plan(root, data, document, YAML_FILE)
     misnamed = ".conveyor.yaml"
     if is_file(root, misnamed):
         raise ConfigError(misnamed, None, f"Conveyor reads `{YAML_FILE}`: rename this file.")
     return None
 
 
-@dataclass(frozen=True)
-class _Document:
-    """Where the configuration is, to say where each mistake is."""
-
-    path: str
-    prefix: str  # "tool.conveyor" in pyproject.toml, "" in .conveyor.yml
-    locate: Locate
-    mapping: str  # what the format calls a mapping: "table" or "mapping"
-
-    def error(self, at: tuple[Key, ...], message: str) -> ConfigError:
-        return ConfigError(self.path, self.locate(at), message)
-
-    def name(self, at: tuple[Key, ...]) -> str:
-        """How people write the setting: `tool.conveyor.checks.tests.run`, `checks.lint.env`."""
-        text = self.prefix
-        for key in at:
-            if isinstance(key, int):
-                text += f"[{key}]"
-            else:
-                part = key if _bare(key) else f'"{key}"'
-                text = f"{text}.{part}" if text else part
-        return text or "the top level"
-
-
-def _bare(key: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9_-]+", key))
-
-
 # --------------------------------------------------------------------------------------------
 # From parsed data to a plan
 
 
-def _plan(root: Path, data: Any, doc: _Document, origin: str) -> Plan:
+def _plan(root: Path, data: Any, doc: Document, origin: str) -> Plan:
     if not isinstance(data, Mapping):
         raise doc.error(
             (),
@@ -220,7 +183,7 @@ def _check(
     root: Path,
     name: Any,
     data: Any,
-    doc: _Document,
+    doc: Document,
     origin: str,
     default_python: tuple[str, ...],
     default_timeout: float,
@@ -266,7 +229,7 @@ def _with_python(spec: CheckSpec, python: str, name: str) -> CheckSpec:
     return replace(spec, python=python, name=name)
 
 
-def _check_name(name: Any, at: tuple[Key, ...], doc: _Document) -> None:
+def _check_name(name: Any, at: tuple[Key, ...], doc: Document) -> None:
     if not isinstance(name, str):
         raise doc.error(at, f"check names must be text, not {_describe(name)}.")
     if not name.strip():
@@ -284,7 +247,7 @@ def _check_name(name: Any, at: tuple[Key, ...], doc: _Document) -> None:
 
 
 def _check_keys(
-    data: Mapping[Any, Any], at: tuple[Key, ...], allowed: Sequence[str], doc: _Document
+    data: Mapping[Any, Any], at: tuple[Key, ...], allowed: Sequence[str], doc: Document
 ) -> None:
     for key in data:
         if key in allowed:
@@ -300,7 +263,7 @@ def _check_keys(
 
 
 def _commands(
-    data: Mapping[str, Any], at: tuple[Key, ...], key: str, doc: _Document, *, required: bool
+    data: Mapping[str, Any], at: tuple[Key, ...], key: str, doc: Document, *, required: bool
 ) -> tuple[str, ...]:
     value = data.get(key)
     where = doc.name((*at, key))
@@ -329,7 +292,7 @@ def _commands(
 
 
 def _python_versions(
-    data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document
+    data: Mapping[str, Any], at: tuple[Key, ...], doc: Document
 ) -> tuple[str, ...]:
     if "python" not in data:
         return ()
@@ -360,7 +323,7 @@ def _python_versions(
     return tuple(versions)
 
 
-def _timeout(data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document, default: float) -> float:
+def _timeout(data: Mapping[str, Any], at: tuple[Key, ...], doc: Document, default: float) -> float:
     if "timeout" not in data:
         return default
     value = data["timeout"]
@@ -387,7 +350,7 @@ def _timeout(data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document, defau
 
 
 def _env(
-    data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document
+    data: Mapping[str, Any], at: tuple[Key, ...], doc: Document
 ) -> tuple[tuple[str, str], ...]:
     value = data.get("env", {})
     where = doc.name((*at, "env"))
@@ -416,7 +379,7 @@ def _env(
     return tuple(pairs)
 
 
-def _flag(data: Mapping[str, Any], at: tuple[Key, ...], key: str, doc: _Document) -> bool:
+def _flag(data: Mapping[str, Any], at: tuple[Key, ...], key: str, doc: Document) -> bool:
     value = data.get(key, False)
     if not isinstance(value, bool):
         raise doc.error(
@@ -425,7 +388,7 @@ def _flag(data: Mapping[str, Any], at: tuple[Key, ...], key: str, doc: _Document
     return value
 
 
-def _secrets(data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document) -> tuple[str, ...]:
+def _secrets(data: Mapping[str, Any], at: tuple[Key, ...], doc: Document) -> tuple[str, ...]:
     value = data.get("secrets", [])
     where = doc.name((*at, "secrets"))
     items = [value] if isinstance(value, str) else value
@@ -443,7 +406,7 @@ def _secrets(data: Mapping[str, Any], at: tuple[Key, ...], doc: _Document) -> tu
     return tuple(items)
 
 
-def _unique_names(specs: Sequence[CheckSpec], doc: _Document) -> None:
+def _unique_names(specs: Sequence[CheckSpec], doc: Document) -> None:
     seen: set[str] = set()
     for spec in specs:
         if spec.name in seen:
@@ -495,234 +458,3 @@ def _yaml_like(value: Any) -> str:
         return str(value).lower()
     # A list or mapping goes through excerpt's bounded repr: str() of it may never end.
     return excerpt(value if isinstance(value, list | Mapping) else str(value))
-
-
-# --------------------------------------------------------------------------------------------
-# Line numbers
-
-
-def _toml_locator(text: str) -> Locate:
-    """Lines of keys in pyproject.toml, found by reading the text (tomllib keeps no positions)."""
-    entries: dict[tuple[str, ...], int] = {}
-    header: tuple[str, ...] = ()
-    closing = ""  # the quotes that end a multi-line string we are inside
-    lines = text.splitlines()
-    for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if closing:
-            if closing in stripped:
-                closing = ""
-            continue
-        table = re.match(r"^\[\[?\s*(.+?)\s*\]\]?\s*(#.*)?$", stripped)
-        if table:
-            header = tuple(_split_dotted(table.group(1)))
-            for end in range(1, len(header) + 1):  # a table is first mentioned here
-                entries.setdefault(header[:end], number)
-            continue
-        assignment = re.match(
-            r"^((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=",
-            stripped,
-        )
-        if assignment:
-            key = header + tuple(_split_dotted(assignment.group(1)))
-            for end in range(len(header) + 1, len(key) + 1):
-                entries.setdefault(key[:end], number)
-            rest = stripped[assignment.end() :]
-            for quotes in ('"""', "'''"):
-                if rest.count(quotes) % 2 == 1:
-                    closing = quotes
-
-    def locate(path: tuple[Key, ...]) -> int | None:
-        full = ("tool", "conveyor", *(p for p in path if isinstance(p, str)))
-        for size in range(len(full), 0, -1):
-            line = entries.get(full[:size])
-            if line is None:
-                continue
-            if size == len(full):
-                return line
-            # The rest is inside an inline table or array that starts on this line.
-            return _find_key(lines, line, full[size]) or line
-        return None
-
-    return locate
-
-
-def _split_dotted(key: str) -> list[str]:
-    """`a."b.c"` → ["a", "b.c"]: tomllib decodes the key itself (quotes, escapes)."""
-    try:
-        parsed: Any = tomllib.loads(f"{key} = 0")
-    except tomllib.TOMLDecodeError:
-        parsed = None
-    path: list[str] = []
-    while isinstance(parsed, dict) and len(parsed) == 1:
-        name, parsed = next(iter(parsed.items()))
-        path.append(name)
-    if path and parsed == 0:
-        return path
-    parts = re.findall(r"\"([^\"]*)\"|'([^']*)'|([^.\s]+)", key)
-    return [a or b or c for a, b, c in parts]
-
-
-def _find_key(lines: Sequence[str], start: int, key: str) -> int | None:
-    pattern = re.compile(rf"(^|[{{,\s])(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
-    for number in range(start, len(lines) + 1):
-        if pattern.search(lines[number - 1]):
-            return number
-    return None
-
-
-def _load_yaml(root: Path, text: str) -> Plan:
-    try:
-        yaml_shape(text, YAML_FILE)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        # The problem can quote the file (`found undefined alias '...'`), and str(exc) shows
-        # its lines: only the first line, each quoted value cut short.
-        problem = parser_message(getattr(exc, "problem", None) or str(exc))
-        context = getattr(exc, "context", None)
-        detail = f"{problem} ({parser_message(context)})" if context else problem
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(YAML_FILE, line, f"not valid YAML: {detail}.") from None
-    except ValueError:
-        # int() refuses a number of more than 4300 digits: not a YAMLError.
-        raise ConfigError(YAML_FILE, None, "not valid YAML: a number is too long.") from None
-    except RecursionError:
-        raise ConfigError(YAML_FILE, None, "not valid YAML: it is nested too deeply.") from None
-    if node is None:
-        raise ConfigError(YAML_FILE, None, "is empty: it needs `checks`, each with its `run`.")
-    _no_duplicate_keys(node)
-    document = _Document(YAML_FILE, "", _yaml_locator(node), "mapping")
-    _plain_values(data, document)
-    return _plan(root, data, document, YAML_FILE)
-
-
-_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-
-
-def yaml_shape(text: str, name: str) -> None:
-    """Refuse a YAML document nested deeper than MAX_DEPTH, with more than MAX_ALIASES aliases,
-    or more than MAX_VALUES values once its aliases are expanded, from the parser's events: no
-    tree is built and nothing recurses, so the check itself is bounded by the text's size."""
-    depth = aliases = values = 0
-    opened: list[tuple[str | None, int]] = []  # the open collections: anchor, values before it
-    sizes: dict[str, int] = {}  # anchor → how many values it stands for, expanded
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1 if event.start_mark is not None else None
-        if isinstance(event, _OPENING):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ConfigError(
-                    name, line, f"is nested too deeply here: more than {MAX_DEPTH} levels."
-                )
-            opened.append((event.anchor, values))
-            values += 1
-        elif isinstance(event, _CLOSING):
-            depth -= 1
-            anchor, before = opened.pop()
-            if anchor is not None:
-                sizes[anchor] = values - before
-        elif isinstance(event, yaml.ScalarEvent):
-            values += 1
-            if event.anchor is not None:
-                sizes[event.anchor] = 1
-        elif isinstance(event, yaml.AliasEvent):
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                raise ConfigError(
-                    name,
-                    line,
-                    f"has more than {MAX_ALIASES} aliases (`*name`); Conveyor reads at most "
-                    f"{MAX_ALIASES}. Is it a YAML alias bomb?",
-                )
-            values += sizes.get(str(event.anchor), 1)
-        if values > MAX_VALUES:
-            raise ConfigError(
-                name,
-                line,
-                f"stands for more than {MAX_VALUES} values once its aliases are expanded; "
-                "Conveyor reads at most that many. Is it a YAML alias bomb?",
-            )
-
-
-def _plain_values(data: Any, doc: _Document) -> None:
-    """Refuse text with a NUL character (no command, variable or name can hold one: the
-    kernel cuts at it) and numbers beyond 64 bits, wherever they are, with their line.
-    Iterative, and each collection once: aliases make the data a graph, not a tree."""
-    pending: list[tuple[tuple[Key, ...], Any]] = [((), data)]
-    seen: set[int] = set()
-    while pending:
-        at, value = pending.pop()
-        if isinstance(value, Mapping | list):
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            items = value.items() if isinstance(value, Mapping) else enumerate(value)
-            for key, item in items:
-                place = (*at, key if isinstance(key, str | int) else str(key))
-                if isinstance(key, str) and "\0" in key:
-                    raise doc.error(
-                        place, f"`{doc.name(at)}` has a key with a NUL character (\\0)."
-                    )
-                pending.append((place, item))
-        elif isinstance(value, str) and "\0" in value:
-            raise doc.error(
-                at,
-                f"`{doc.name(at)}` holds a NUL character (\\0): no command, variable or name "
-                "can hold one.",
-            )
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
-            raise doc.error(
-                at,
-                f"`{doc.name(at)}` is a number of {len(str(abs(value)))} digits; Conveyor reads "
-                f"numbers up to {MAX_NUMBER}.",
-            )
-
-
-def _no_duplicate_keys(node: yaml.Node, seen_nodes: set[int] | None = None) -> None:
-    # YAML silently keeps the last of two equal keys; a person means one of them.
-    # An alias is the node it names, met again: each node is checked once, or nine aliases of
-    # nine aliases of... would take forever.
-    seen_nodes = set() if seen_nodes is None else seen_nodes
-    if id(node) in seen_nodes:
-        return
-    seen_nodes.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    raise ConfigError(
-                        YAML_FILE,
-                        key.start_mark.line + 1,
-                        f"the key `{excerpt(key.value)}` appears twice.",
-                    )
-                seen.add(key.value)
-            _no_duplicate_keys(value, seen_nodes)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _no_duplicate_keys(item, seen_nodes)
-
-
-def _yaml_locator(root: yaml.Node) -> Locate:
-    def locate(path: tuple[Key, ...]) -> int | None:
-        node: yaml.Node = root
-        line: int = node.start_mark.line + 1
-        for part in path:
-            if isinstance(node, yaml.MappingNode):
-                found = next((kv for kv in node.value if kv[0].value == str(part)), None)
-                if found is None:
-                    return line
-                line, node = found[0].start_mark.line + 1, found[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    return line
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                return line
-        return line
-
-    return locate

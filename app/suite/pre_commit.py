@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from app.suite.config import yaml_shape
+from app.suite.config_files import yaml_shape
 from app.suite.plan import CheckSpec, ConfigError
 from app.suite.recipe import PIP_INSTALL
 from app.suite.repository_files import CONFIG_LIMIT, UnreadableFile, is_file, read_text

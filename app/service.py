@@ -28,8 +28,9 @@ from app.state.database import describe
 from app.state.presence import Presence
 from app.suite.egress import EgressPolicy
 from app.suite.environments import EnvironmentCache
+from app.suite.package_index import index_credentials, package_index_settings
 from app.suite.pythons import discover
-from app.suite.runner import Runner, index_credentials, package_index_settings
+from app.suite.runner import Runner
 from app.suite.sandbox import Limits, SandboxUnavailable, open_sandbox
 from app.sweeper import Sweeper
 from app.worker import WorkerPool, WorkerSettings

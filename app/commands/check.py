@@ -21,11 +21,12 @@ from app.report.summary import build_output
 from app.report.terminal import render
 from app.suite.egress import EgressPolicy
 from app.suite.environments import EnvironmentCache
+from app.suite.package_index import index_credentials, package_index_settings
 from app.suite.plan import ConfigError, check_names
 from app.suite.planner import make_plan
 from app.suite.pythons import discover
 from app.suite.runlog import Masker, RunLog
-from app.suite.runner import Runner, index_credentials, package_index_settings
+from app.suite.runner import Runner
 from app.suite.sandbox import SandboxUnavailable, open_sandbox
 
 # Left out of the copy the checks run on: environments and caches of the developer's own.

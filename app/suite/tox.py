@@ -2,21 +2,20 @@
 
 tox.ini, `[tox:tox]` in setup.cfg, `[tool.tox]` (native or `legacy_tox_ini`) and tox.toml are read
 in tox's own order; the main test environment's deps, extras, dependency groups and commands are
-translated when they are simple, and tox itself runs when they are not.
+translated when they are simple, and tox itself runs when they are not. Reading an env is
+tox_ini.py's and tox_toml.py's; here the configuration and the env are chosen, and the env made a
+Recipe.
 """
 
 from __future__ import annotations
 
 import configparser
-import posixpath
 import re
 import shlex
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from app.suite.install_commands import install_step, without_runner
-from app.suite.project import Project, ini_list, read_ini, read_toml, table
+from app.suite.project import Project, read_ini, read_toml, table
 from app.suite.recipe import (
     PIP_INSTALL,
     Recipe,
@@ -27,33 +26,14 @@ from app.suite.recipe import (
     tox_itself,
 )
 from app.suite.repository_files import excerpt, is_dir
-from app.suite.tox_substitutions import Where, shell_join, substitute
+from app.suite.tox_env import UV_LOCK_RUNNER, ToxEnv
+from app.suite.tox_ini import ini_env, ini_env_list
+from app.suite.tox_substitutions import shell_join
+from app.suite.tox_toml import toml_env, toml_env_list
 from app.suite.uv_lock import UV_LOCK, uv_sync
 from app.suite.workflows import ci_pytest_arguments, ci_runs_tox
 
 _PY_FACTOR = re.compile(r"^(py|pypy)(\d+(\.?\d+)?)?$|^\d+\.\d+$")
-
-
-@dataclass(frozen=True)
-class ToxEnv:
-    """One tox environment's settings, factor conditions already applied."""
-
-    name: str
-    deps: tuple[str, ...] = ()
-    extras: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    commands: tuple[str, ...] = ()  # shell-ready: commands_pre, commands, commands_post
-    post_commands: tuple[str, ...] = ()  # the last of `commands`, from commands_post
-    install_commands: tuple[str, ...] = ()  # those of its commands that install packages
-    setenv: tuple[tuple[str, str], ...] = ()
-    skip_install: bool = False
-    editable: bool = False
-    changedir: str = ""  # relative to the root, normalized; "" for the root
-    folders: tuple[str, ...] = ()  # tox's folders the values point into, relative to the root
-    source: str = "tox.ini"
-    problems: tuple[str, ...] = field(default=())  # why it cannot be translated
-    # tox-uv's `uv-venv-lock-runner`: the env is installed from uv.lock (`uv sync`).
-    locked: bool = False
 
 
 def tox_recipe(project: Project, python: str | None = None) -> Recipe | None:
@@ -108,12 +88,12 @@ def _tox_source(project: Project) -> tuple[str | None, list[str], Callable[[str]
     if tox_ini is not None and _is_tox_config(tox_ini):
         return (
             "tox.ini",
-            _ini_env_list(tox_ini, "tox"),
-            lambda n: _ini_env(tox_ini, n, "tox.ini"),
+            ini_env_list(tox_ini, "tox"),
+            lambda n: ini_env(tox_ini, n, "tox.ini"),
         )
     if project.setup_cfg.has_section("tox:tox"):
         cfg = project.setup_cfg
-        return "setup.cfg", _ini_env_list(cfg, "tox:tox"), lambda n: _ini_env(cfg, n, "setup.cfg")
+        return "setup.cfg", ini_env_list(cfg, "tox:tox"), lambda n: ini_env(cfg, n, "setup.cfg")
     tool_tox = table(project.pyproject, "tool", "tox")
     if isinstance(tool_tox.get("legacy_tox_ini"), str):
         ini = configparser.ConfigParser(interpolation=None, strict=False)
@@ -124,17 +104,17 @@ def _tox_source(project: Project) -> tuple[str | None, list[str], Callable[[str]
             return None, [], _no_env
         return (
             "pyproject.toml",
-            _ini_env_list(ini, "tox"),
-            lambda n: _ini_env(ini, n, "pyproject.toml"),
+            ini_env_list(ini, "tox"),
+            lambda n: ini_env(ini, n, "pyproject.toml"),
         )
     if tool_tox:
-        return "pyproject.toml", _toml_env_list(tool_tox), lambda n: _toml_env(tool_tox, n)
+        return "pyproject.toml", toml_env_list(tool_tox), lambda n: toml_env(tool_tox, n)
     tox_toml = read_toml(root, "tox.toml")
     if tox_toml:
         return (
             "tox.toml",
-            _toml_env_list(tox_toml),
-            lambda n: _toml_env(tox_toml, n, "tox.toml"),
+            toml_env_list(tox_toml),
+            lambda n: toml_env(tox_toml, n, "tox.toml"),
         )
     return None, [], _no_env
 
@@ -192,408 +172,6 @@ def _python_factor_version(name: str) -> tuple[int, ...]:
     return tuple(int(p) for p in digits.split(".") if p) or (0,)
 
 
-def _ini_env_list(ini: configparser.ConfigParser, core: str) -> list[str]:
-    raw = ini.get(core, "env_list", fallback="") or ini.get(core, "envlist", fallback="")
-    names = [n for item in _split_outside_braces(raw) for n in expand_braces(item)]
-    if not names:
-        # Without an env list, the envs tox knows are the ones with a section.
-        names = [n for _, env_names in _env_sections(ini) for n in env_names]
-    return list(dict.fromkeys(names))
-
-
-def _env_sections(ini: configparser.ConfigParser) -> list[tuple[str, list[str]]]:
-    """Each `[testenv:...]` section and the envs it names: `[testenv:py{310,311}-django]` is
-    the section of `py310-django` and `py311-django`, as tox reads generative section names."""
-    return [
-        (section, [n for part in _split_outside_braces(section[8:]) for n in expand_braces(part)])
-        for section in ini.sections()
-        if section.startswith("testenv:")
-    ]
-
-
-def _env_section(ini: configparser.ConfigParser, name: str) -> str | None:
-    # The first in the file that names it wins, as in tox (a later `[testenv:py310]` does not).
-    return next((section for section, names in _env_sections(ini) if name in names), None)
-
-
-def _split_outside_braces(value: str) -> list[str]:
-    items, depth, current = [], 0, ""
-    for char in value:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if char in ",\n" and depth == 0:
-            items.append(current.strip())
-            current = ""
-        else:
-            current += char
-    items.append(current.strip())
-    return [i for i in items if i and not i.startswith("#")]
-
-
-def expand_braces(item: str) -> list[str]:
-    """tox's generative names: `py3{11,12}-django{42,50}` → four envs; `{10-12}` is a range."""
-    found = re.search(r"\{([^{}]*)\}", item)
-    if not found:
-        return [item]
-    choices: list[str] = []
-    for choice in found.group(1).split(","):
-        span = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", choice)
-        if span:
-            choices += [str(i) for i in range(int(span.group(1)), int(span.group(2)) + 1)]
-        else:
-            choices.append(choice.strip())
-    head, tail = item[: found.start()], item[found.end() :]
-    return [e for c in choices for e in expand_braces(head + c + tail)]
-
-
-_FACTOR_LINE = re.compile(r"^\s*(!?[\w.{}]+(?:[-,]!?[\w.{}]+)*)\s*:\s+(.*)$")
-
-
-def _factor_filter(value: str, factors: frozenset[str]) -> list[str]:
-    """Lines of a tox INI value that apply to an env with these factors (`py311,py312: dep`)."""
-    kept: list[str] = []
-    for line in _continued_lines(value):
-        conditional = _FACTOR_LINE.match(line)
-        if conditional and not conditional.group(1).startswith(("-", "http")):
-            if _factors_match(conditional.group(1), factors):
-                kept.append(conditional.group(2).strip())
-        elif line.strip() and not line.strip().startswith("#"):
-            kept.append(line.strip())
-    return kept
-
-
-def _continued_lines(value: str) -> list[str]:
-    lines: list[str] = []
-    pending = ""
-    for line in value.splitlines():
-        if line.rstrip().endswith("\\"):
-            pending += line.rstrip()[:-1] + " "
-            continue
-        lines.append(pending + line)
-        pending = ""
-    if pending:
-        lines.append(pending)
-    return lines
-
-
-def _factors_match(condition: str, factors: frozenset[str]) -> bool:
-    # `a,b` is OR, `a-b` is AND, `!a` is NOT; `py3{10,11}` is `py310,py311`.
-    alternatives = [e for part in _split_outside_braces(condition) for e in expand_braces(part)]
-    return any(
-        all(
-            (f[1:] not in factors) if f.startswith("!") else (f in factors) for f in part.split("-")
-        )
-        for part in alternatives
-    )
-
-
-def _ini_env(ini: configparser.ConfigParser, name: str, source: str) -> ToxEnv:
-    sections = [s for s in (_env_section(ini, name), "testenv") if s and ini.has_section(s)]
-    factors = frozenset(name.split("-"))
-    problems: list[str] = []
-    folders: set[str] = set()
-
-    def raw(*keys: str) -> str | None:
-        for section in sections:
-            for key in keys:
-                if ini.has_option(section, key):
-                    return _references(ini, ini.get(section, key), problems)
-        return None
-
-    def lines(*keys: str, where: Where) -> list[str]:
-        value = raw(*keys)
-        if value is None:
-            return []
-        substituted = []
-        for line in _factor_filter(value, factors):
-            try:
-                done = substitute(line, where)
-            except Untranslatable as exc:
-                problems.append(str(exc))
-                continue
-            folders.update(done.folders)
-            substituted.append(done.text)
-        return substituted
-
-    def flag(*keys: str) -> bool:
-        value = raw(*keys)
-        return value is not None and value.strip().lower() in ("true", "1", "yes")
-
-    package = (raw("package") or "").strip()
-    if package == "external":
-        problems.append("`package = external`")
-    core = "tox" if ini.has_section("tox") else "tox:tox"
-    skipsdist = ini.get(core, "skipsdist", fallback="").strip().lower() == "true"
-    changedir = _changedir(
-        lines("changedir", "change_dir", where=Where(name, shell=False)), problems
-    )
-    # The commands run in changedir: the paths they are given are written from there.
-    root = posixpath.relpath(".", changedir or ".")
-    setenv: dict[str, str] = {}
-    for line in _factor_filter(raw("setenv", "set_env") or "", factors):
-        key, value = _setenv_pair(line, problems)
-        try:
-            done = substitute(value, Where(name, root=root, setenv=setenv, shell=False))
-        except Untranslatable as exc:
-            problems.append(str(exc))
-            continue
-        folders.update(done.folders)
-        if key:
-            setenv[key] = done.text
-    values = Where(name, setenv=setenv, shell=False)
-    at_root = Where(name, setenv=setenv)
-    in_changedir = Where(name, root=root, setenv=setenv)
-    # An inline ` # comment` is tox's to drop, not pip's to read.
-    deps = tuple(
-        a for line in lines("deps", where=at_root) for a in _dep_args(re.sub(r"\s+#.*$", "", line))
-    )
-    commands = _Commands(problems)
-    for key in _COMMAND_KEYS:
-        commands.key = key
-        for line in lines(key, where=in_changedir):
-            commands.add(line)
-    return ToxEnv(
-        name=name,
-        deps=deps,
-        extras=tuple(e for line in lines("extras", where=values) for e in ini_list(line)),
-        groups=tuple(
-            g for line in lines("dependency_groups", where=values) for g in ini_list(line)
-        ),
-        commands=tuple(commands.test),
-        post_commands=tuple(commands.post),
-        install_commands=tuple(commands.install),
-        setenv=tuple(setenv.items()),
-        skip_install=flag("skip_install") or package == "skip" or skipsdist,
-        editable=flag("usedevelop", "use_develop") or package.startswith("editable"),
-        changedir=changedir,
-        folders=tuple(sorted(folders)),
-        source=source,
-        problems=tuple(problems),
-        locked=(raw("runner") or "").strip() == _UV_LOCK_RUNNER,
-    )
-
-
-_UV_LOCK_RUNNER = "uv-venv-lock-runner"
-_REFERENCE = re.compile(r"\{\[([^\]{}]+)\]([^{}:\s]+)\}")
-
-
-def _references(ini: configparser.ConfigParser, value: str, problems: list[str]) -> str:
-    """`{[section]key}` replaced by that value, as tox does, before factors and substitutions
-    (a line `{[testenv]deps}` becomes the lines of those deps)."""
-    for _ in range(8):
-
-        def one(found: re.Match[str]) -> str:
-            section, key = found.group(1), found.group(2)
-            if ini.has_option(section, key):
-                return ini.get(section, key).strip()
-            problems.append(f"the reference `{excerpt(found.group(0))}` to nothing")
-            return ""
-
-        replaced = _REFERENCE.sub(one, value)
-        if replaced == value:
-            return value
-        value = replaced
-    problems.append("references nested more than 8 deep")
-    return value
-
-
-def _changedir(values: list[str], problems: list[str]) -> str:
-    """The folder the commands run in, relative to the root ("" for the root itself)."""
-    if not values:
-        return ""
-    folder = posixpath.normpath(values[0])
-    if folder.startswith(("/", "..")):
-        problems.append(f"`changedir = {excerpt(values[0])}`, outside the repository")
-        return ""
-    return "" if folder == "." else folder
-
-
-# In tox's order. tox runs commands_post even after a failure; here each test command runs only
-# after the one before passed, so after a failure they do not run: the conclusion is the same
-# (tox's exit code is the first failure's), only their output (a coverage report) is missing.
-_COMMAND_KEYS = ("commands_pre", "commands", "commands_post")
-
-
-class _Commands:
-    """An env's commands, those that install packages set apart for the install step."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        self.key = "commands"  # the setting being read
-        self.test: list[str] = []
-        self.post: list[str] = []  # those of `test` from commands_post
-        self.install: list[str] = []
-
-    def add(self, line: str) -> None:
-        ignore_errors = line.startswith("-")
-        if line.startswith("!"):
-            self.problems.append("an inverted command (`!`)")
-        text = line.lstrip("-!").strip()
-        try:
-            args = shlex.split(text)
-        except ValueError:
-            self.problems.append(f"unbalanced quotes in `{excerpt(text, 60)}`")
-            return
-        self.add_args(args, ignore_errors)
-
-    def add_args(self, args: list[str], ignore_errors: bool = False) -> None:
-        suffix = " || true" if ignore_errors else ""
-        try:
-            install = install_step(args)
-        except Untranslatable as exc:
-            self.problems.append(str(exc))
-            return
-        if install is not None:
-            self.install += [f"{c}{suffix}" for c in install]
-        elif args:
-            command = shell_join(without_runner(args)) + suffix
-            self.test.append(command)
-            if self.key == "commands_post":
-                self.post.append(command)
-
-
-def _dep_args(line: str) -> list[str]:
-    # `-rrequirements.txt` and `-r requirements.txt` are both pip's; keep pip's own spelling.
-    return shlex.split(line) if line.startswith("-") else [line]
-
-
-def _setenv_pair(line: str, problems: list[str]) -> tuple[str, str]:
-    if line.startswith("file|"):
-        problems.append("`setenv` from a file")
-        return "", ""
-    key, _, value = line.partition("=")
-    return key.strip(), value.strip()
-
-
-def _toml_env_list(config: Mapping[str, Any]) -> list[str]:
-    raw = config.get("env_list", config.get("envlist", []))
-    names = [n for n in raw if isinstance(n, str)] if isinstance(raw, list) else []
-    return names or list(table(config, "env"))
-
-
-def _toml_env(config: Mapping[str, Any], name: str, source: str = "pyproject.toml") -> ToxEnv:
-    merged = {**table(config, "env_run_base"), **table(config, "env", name)}
-    problems: list[str] = []
-    folders: set[str] = set()
-
-    def one(item: str, where: Where) -> str | None:
-        try:
-            done = substitute(item, where)
-        except Untranslatable as exc:
-            problems.append(str(exc))
-            return None
-        folders.update(done.folders)
-        return done.text
-
-    def strings(key: str, where: Where) -> list[str]:
-        value = merged.get(key, [])
-        items = value if isinstance(value, list) else [value]
-        result = []
-        for item in items:
-            if not isinstance(item, str):
-                problems.append(f"a computed value in `{excerpt(key)}`")
-            elif (text := one(item, where)) is not None:
-                result.append(text)
-        return result
-
-    package = str(merged.get("package", ""))
-    changedir = _changedir(
-        strings("change_dir", Where(name, shell=False)) if "change_dir" in merged else [],
-        problems,
-    )
-    # The commands run in change_dir: the paths they are given are written from there.
-    root = posixpath.relpath(".", changedir or ".")
-    set_env = merged.get("set_env", {})
-    setenv: dict[str, str] = {}
-    for key, given in set_env.items() if isinstance(set_env, Mapping) else []:
-        value = _toml_set_env_value(given)
-        if value is None:
-            problems.append(f"a computed value in `set_env.{excerpt(key)}`")
-        elif (text := one(value, Where(name, root=root, setenv=setenv, shell=False))) is not None:
-            setenv[key] = text
-    values = Where(name, setenv=setenv, shell=False)
-    in_changedir = Where(name, root=root, setenv=setenv)
-    commands = _Commands(problems)
-    for key in _COMMAND_KEYS:
-        commands.key = key
-        for command in _toml_commands(merged.get(key, [])):
-            args = _toml_command(command, in_changedir, problems, one)
-            if args is not None:
-                commands.add_args(args)
-    return ToxEnv(
-        name=name,
-        deps=tuple(a for d in strings("deps", Where(name, setenv=setenv)) for a in _dep_args(d)),
-        extras=tuple(strings("extras", values)),
-        groups=tuple(strings("dependency_groups", values)),
-        commands=tuple(commands.test),
-        post_commands=tuple(commands.post),
-        install_commands=tuple(commands.install),
-        setenv=tuple(setenv.items()),
-        skip_install=merged.get("skip_install") is True or package == "skip",
-        editable=merged.get("use_develop") is True or package.startswith("editable"),
-        changedir=changedir,
-        folders=tuple(sorted(folders)),
-        source=source,
-        problems=tuple(problems) + (("`package = external`",) if package == "external" else ()),
-        locked=merged.get("runner") == _UV_LOCK_RUNNER,
-    )
-
-
-def _toml_set_env_value(value: Any) -> str | None:
-    """A `set_env` value as tox.ini would spell it: `{ replace = "env", name = "X", default =
-    "d" }` is `{env:X:d}`. None for what is computed otherwise (a `ref`, a `marker`)."""
-    if isinstance(value, str):
-        return value
-    if not isinstance(value, Mapping) or value.get("replace") != "env" or "marker" in value:
-        return None
-    name, default = value.get("name"), value.get("default", "")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*", name):
-        return None
-    return f"{{env:{name}:{default}}}" if isinstance(default, str) else None
-
-
-def _toml_commands(listed: Any) -> list[Any]:
-    """A TOML list of commands, where `{ replace = "posargs", default = ... }` stands for its
-    default (no positional arguments here): several commands when it lists lists, else one."""
-    commands: list[Any] = []
-    for command in listed if isinstance(listed, list) else []:
-        if isinstance(command, Mapping) and command.get("replace") == "posargs":
-            default = command.get("default", [])
-            several = isinstance(default, list) and all(isinstance(c, list) for c in default)
-            commands += default if several else [default]
-        else:
-            commands.append(command)
-    return commands
-
-
-def _toml_command(
-    command: Any,
-    where: Where,
-    problems: list[str],
-    one: Callable[[str, Where], str | None],
-) -> list[str] | None:
-    """One tox TOML command: a list of strings and `{replace = "posargs" | "env", ...}` tables."""
-    if not isinstance(command, list):
-        problems.append("a command that is not a list")
-        return None
-    args: list[str] = []
-    for part in command:
-        if isinstance(part, str):
-            text = one(part, where)
-            args += [text] if text is not None else []
-        elif isinstance(part, Mapping) and part.get("replace") == "posargs":
-            default = part.get("default", [])
-            args += [t for d in default if isinstance(d, str) and (t := one(d, where)) is not None]
-        elif isinstance(part, Mapping) and part.get("replace") == "env" and part.get("name"):
-            default = part.get("default", "")
-            spelled = f"{{env:{part['name']}:{default}}}" if isinstance(default, str) else ""
-            text = one(spelled, where) if spelled else None
-            args += [text] if text is not None else []
-        else:
-            shown = excerpt(dict(part) if isinstance(part, Mapping) else part, 60)
-            problems.append(f"the replacement `{shown}`")
-    return args
-
-
 def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
     install: list[str] = []
     files = [env.source]
@@ -633,7 +211,7 @@ def _env_recipe(project: Project, env: ToxEnv) -> Recipe:
     ]
     if locked:
         details.append(
-            f"Its runner is tox-uv's `{_UV_LOCK_RUNNER}`: the versions locked in {UV_LOCK} are "
+            f"Its runner is tox-uv's `{UV_LOCK_RUNNER}`: the versions locked in {UV_LOCK} are "
             "installed (`uv sync --frozen`)."
         )
     if env.post_commands:

@@ -12,7 +12,6 @@ import pytest
 from app.report.summary import build_output
 from app.suite.planner import make_plan
 from app.suite.runlog import Masker, RunLog
-from app.suite.tox import expand_braces
 from tests.suite import projects
 from tests.suite.projects import write
 from tests.suite.sandboxed import World, make_runner
@@ -94,46 +93,6 @@ def test_tox_only_project(tmp_path: Path) -> None:
     assert check.dependency_files == ("tox.ini",)
 
 
-def test_tox_factors_changedir_and_ignored_errors(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "setup.py": "from setuptools import setup\nsetup()\n",
-            "tox.ini": """
-                [tox]
-                env_list = py3{9,10,11}-django{42,50}, lint
-
-                [testenv]
-                usedevelop = true
-                extras = test, yaml
-                deps =
-                    django42: Django>=4.2,<5
-                    django50: Django>=5.0,<5.1
-                    !py39: tomli  # on 3.11 it is in the standard library, but as tomllib
-                    py39,py310: typing-extensions
-                    py3{10,11}: exceptiongroup
-                    py3{9,10}-django{42,50}: backports.zoneinfo
-                changedir = {toxinidir}/tests
-                commands_pre = - python -m coverage erase
-                commands =
-                    python -m pytest \\
-                        --strict-markers {posargs:-q}
-                """,
-            "tests/test_x.py": "def test_x():\n    pass\n",
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.explanation[0] == "Detected: tox env `py311-django42` in tox.ini."
-    assert check.install == (
-        "python -m pip install 'Django>=4.2,<5' tomli exceptiongroup",
-        "python -m pip install -e '.[test,yaml]'",
-    )
-    assert check.test == (
-        "cd tests && python -m coverage erase || true",
-        "cd tests && python -m pytest --strict-markers -q",
-    )
-
-
 def test_tox_in_pyproject_native_and_legacy(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -200,64 +159,6 @@ def test_tox_without_test_env_is_ignored(tmp_path: Path) -> None:
     )
     check = planned_tests(tmp_path)
     assert check.test == ("python -m pytest tests",)
-
-
-def test_brace_expansion() -> None:
-    assert expand_braces("py3{10-12}-django{42,50}") == [
-        "py310-django42",
-        "py310-django50",
-        "py311-django42",
-        "py311-django50",
-        "py312-django42",
-        "py312-django50",
-    ]
-    assert expand_braces("lint") == ["lint"]
-
-
-def test_references_setenv_and_install_commands_in_tox_ini(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "setup.py": "from setuptools import setup\nsetup()\n",
-            "tox.ini": """
-                [tox]
-                envlist = py312
-
-                [base]
-                deps =
-                    pytest
-                    coverage
-
-                [testenv]
-                deps = {[base]deps}
-                setenv =
-                    COVERAGE_FILE = {toxworkdir}/.coverage.{envname}
-                changedir = tests
-                commands =
-                    python -m pip install -e {toxinidir}[all]
-                    poetry install --with test
-                    - uv pip install "six>=1"
-                    poetry run pytest --basetemp={envtmpdir} {posargs:-q}
-                """,
-            "tests/test_x.py": "def test_x():\n    pass\n",
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.install[:2] == (
-        "python -m pip install pytest coverage",
-        "python -m pip install .",
-    )
-    moved = check.install[2:]
-    assert (
-        moved[0] == "mkdir -p .tox .tox/py312/tmp && cd tests && python -m pip install -e '..[all]'"
-    )
-    assert "poetry install --no-interaction --with test" in moved[1]
-    assert moved[2].endswith("cd tests && python -m pip install 'six>=1' || true")
-    assert check.test == (
-        "mkdir -p .tox .tox/py312/tmp && cd tests && pytest --basetemp=../.tox/py312/tmp -q",
-    )
-    assert check.env == (("COVERAGE_FILE", "../.tox/.coverage.py312"),)  # from tests/
-    assert "run in the install step" in " ".join(check.explanation)
 
 
 def test_a_tool_that_builds_its_own_environment_runs_tox(tmp_path: Path) -> None:
@@ -373,68 +274,6 @@ async def test_tox_commands_that_install_and_use_envtmpdir_run_in_the_sandbox(
 # ---- tox's reading of sections, commands_post and change_dir, as tox 4 does
 
 
-def test_a_generative_section_name_applies_to_each_env_it_names(tmp_path: Path) -> None:
-    # markdown-it-py's shape: `[testenv:py{310,311,312,313}]` is py310's section. Before: only
-    # `[testenv:py310]` was looked up, the env had no commands and the check ran nothing.
-    write(
-        tmp_path,
-        {
-            "pyproject.toml": projects.SETUPTOOLS_BUILD
-            + """
-                [project]
-                name = "mdlike"
-                version = "1.0"
-
-                [project.optional-dependencies]
-                linkify = ["six"]
-                testing = ["pytest"]
-                """,
-            "tox.ini": """
-                [tox]
-                envlist = py310
-
-                [testenv]
-                usedevelop = true
-
-                [testenv:py{310,311,312,313}]
-                extras =
-                    linkify
-                    testing
-                commands = pytest {posargs:tests/}
-
-                [testenv:py{310,311,312,313}-plugins]
-                extras = testing
-                changedir = {envtmpdir}
-                commands = pytest {posargs}
-
-                [testenv:py310]
-                commands = never-read
-                """,
-            "tests/test_x.py": "def test_x():\n    pass\n",
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.explanation[0].startswith("Detected: tox env `py310` in tox.ini")
-    assert check.install == ("python -m pip install -e '.[linkify,testing]'",)
-    assert check.test == ("pytest tests/",)
-
-
-def test_envs_named_by_sections_alone(tmp_path: Path) -> None:
-    # Without an env list, tox knows the envs its section names name, braces expanded.
-    write(
-        tmp_path,
-        {
-            "tox.ini": "[testenv:lint]\ncommands = ruff check\n\n"
-            "[testenv:py3{11,12},unit]\nskip_install = true\ndeps = pytest\n"
-            "commands = pytest -x\n",
-            "tests/test_x.py": "def test_x():\n    pass\n",
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.explanation[0].startswith("Detected: tox env `py312` in tox.ini")
-    assert check.test == ("pytest -x",)
-
-
 def test_a_tox_ini_holding_only_pytest_settings_is_not_tox(tmp_path: Path) -> None:
     # Before: taken as tox with no env, the check's test step was empty and failed.
     write(
@@ -503,29 +342,6 @@ def test_commands_post_run_after_the_commands(tmp_path: Path) -> None:
     assert planned_tests(tmp_path).test == ("pytest", "coverage xml")
 
 
-def test_set_env_in_toml_is_written_from_change_dir(tmp_path: Path) -> None:
-    # As for tox.ini (e626e0b): the commands that read COVERAGE_FILE run in change_dir. Before:
-    # `.tox/c` from the root, read from tests/ as tests/.tox/c.
-    write(
-        tmp_path,
-        {
-            "tox.toml": """
-                env_list = ["3.12"]
-
-                [env_run_base]
-                skip_install = true
-                change_dir = "{tox_root}/tests"
-                set_env = { COVERAGE_FILE = "{work_dir}/c", CONFIG = "{tox_root}{/}setup.cfg" }
-                commands = [["pytest"]]
-                """,
-            "tests/test_x.py": "def test_x():\n    pass\n",
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.env == (("COVERAGE_FILE", "../.tox/c"), ("CONFIG", "../setup.cfg"))
-    assert check.test == ("mkdir -p .tox && cd tests && pytest",)
-
-
 def test_the_env_translated_is_the_one_for_the_python_the_check_runs_on(tmp_path: Path) -> None:
     # Before: the summary said `py310` (and py310's factors chose the deps) while the check ran
     # on 3.11, the newest declared Python installed here: 3.10 is not.
@@ -578,59 +394,6 @@ def test_the_env_translated_is_the_one_for_the_python_the_check_runs_on(tmp_path
     (check,) = make_plan(tmp_path, ["3.11.7"]).checks
     assert check.install[0] == "python -m pip install pytest"
     assert "tox env `py311` in tox.ini, the one for Python 3.11," in check.explanation[0]
-
-
-def test_toml_env_replacements_in_set_env_and_commands(tmp_path: Path) -> None:
-    # filelock's and platformdirs' shape. Before: `set_env.X = { replace = "env", ... }` was
-    # refused as computed and tox itself ran; a `posargs` replacement standing for whole
-    # commands was refused as a command that is not a list.
-    write(
-        tmp_path,
-        {
-            "tox.toml": """
-                env_list = ["3.12", "docs"]
-
-                [env_run_base]
-                skip_install = true
-                set_env.COVERAGE_FILE.replace = "env"
-                set_env.COVERAGE_FILE.name = "COVERAGE_FILE"
-                set_env.COVERAGE_FILE.default = "{work_dir}{/}.coverage.{env_name}"
-                set_env.PYTHONPATH = "{tox_root}{/}tasks"
-                commands = [
-                    ["pytest", { replace = "posargs", default = ["tests"], extend = true }],
-                    { replace = "posargs", default = [
-                        ["diff-cover", { replace = "env", name = "DIFF", default = "origin/main" }],
-                        ["echo", "done"],
-                    ], extend = true },
-                    { replace = "posargs", default = ["python", "patch.py"] },
-                    [],
-                ]
-                """,
-            "tests/test_x.py": "def test_x():\n    pass\n",
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.env == (("COVERAGE_FILE", ".tox/.coverage.3.12"), ("PYTHONPATH", "./tasks"))
-    assert check.test == (
-        "mkdir -p .tox && pytest tests",
-        'diff-cover "${DIFF-origin/main}"',
-        "echo done",
-        "python patch.py",
-    )
-    assert not check.network
-
-    # A value under a marker depends on the machine tox runs on: tox itself decides.
-    write(
-        tmp_path,
-        {
-            "tox.toml": 'env_list = ["3.12"]\n[env_run_base]\nskip_install = true\n'
-            'set_env.A = { value = "1", marker = "sys_platform == \'linux\'" }\n'
-            'commands = [["pytest"]]\n',
-        },
-    )
-    check = planned_tests(tmp_path)
-    assert check.test == (TOX_ITSELF,)
-    assert "a computed value in `set_env.A`" in check.explanation[1]
 
 
 def test_a_changedir_the_checkout_lacks_is_created_as_tox_does(tmp_path: Path) -> None:

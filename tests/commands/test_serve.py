@@ -1,46 +1,16 @@
-"""`python -m app` as an operator starts it: a bad setting stops it with one line naming it."""
+"""app/commands/serve.py, `python -m app serve` and `web` as an operator starts them: a bad
+setting, a database out of reach or a taken port stops the start with one line naming it; once
+it says it listens, it answers, until SIGTERM ends it with exit code 0."""
 
 from __future__ import annotations
 
-import os
+import http.client
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.keys import key_pair
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def pem() -> str:
-    return key_pair()[0]
-
-
-def settings(pem: str, data_dir: Path, **more: str) -> dict[str, str]:
-    """The four required settings and a data folder, plus `more`."""
-    return {
-        "GITHUB_APP_ID": "1",
-        "GITHUB_PRIVATE_KEY": pem,
-        "GITHUB_WEBHOOK_SECRET": "s",
-        "PUBLIC_URL": "https://ci.example.com",
-        "DATA_DIR": str(data_dir),
-        **more,
-    }
-
-
-def start(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *command],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+from tests.commands.launch import free_port, quiet_settings, running, settings, start
 
 
 @pytest.mark.parametrize(
@@ -88,7 +58,7 @@ def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("command", ["serve", "web", "worker"])
+@pytest.mark.parametrize("command", ["serve", "web"])
 def test_an_unreachable_database_stops_the_start_without_showing_its_password(
     pem: str, tmp_path: Path, command: str
 ) -> None:
@@ -100,22 +70,6 @@ def test_an_unreachable_database_stops_the_start_without_showing_its_password(
     assert "conveyor: cannot start: cannot connect to DATABASE_URL" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
     assert "listening" not in result.stdout
-
-
-def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line(pem: str, tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = start(
-            settings(pem, tmp_path, HOST="127.0.0.1", METRICS_PORT=str(port), WORKERS="1"),
-            "worker",
-        )
-    assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == (
-        f"conveyor: cannot start: METRICS_PORT: cannot listen on 127.0.0.1:{port}: "
-        "Address already in use"
-    )
 
 
 def test_a_taken_port_stops_the_start_with_one_line(pem: str, tmp_path: Path) -> None:
@@ -132,27 +86,41 @@ def test_a_taken_port_stops_the_start_with_one_line(pem: str, tmp_path: Path) ->
     )
 
 
-def test_listening_is_said_once_the_port_is_taken_and_answers(pem: str, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = settings(pem, tmp_path, HOST="127.0.0.1", PORT=str(port), WORKERS="1")
-    # The `with` closes the pipe to its stdout when the test ends.
-    with subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            assert line.startswith(f"Conveyor serve listening on http://127.0.0.1:{port} "), line
-            # Said after the site started: the port answers now, not some time later.
-            with socket.create_connection(("127.0.0.1", port), timeout=5):
-                pass
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+def get(port: int, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("command", "slots"),
+    [
+        ("serve", ['conveyor_job_slots{state="busy"} 0.0', 'conveyor_job_slots{state="idle"} 1.0']),
+        ("web", []),  # it runs no tests
+    ],
+)
+def test_once_it_says_it_listens_it_answers_until_sigterm_ends_it(
+    pem: str, tmp_path: Path, command: str, slots: list[str]
+) -> None:
+    port = free_port()
+    env = quiet_settings(pem, tmp_path / "data", PORT=str(port))
+    with running(env, command, stderr=tmp_path / "stderr") as process:
+        assert process.stdout is not None
+        said = process.stdout.readline()
+        assert said.startswith(f"Conveyor {command} listening on http://127.0.0.1:{port} "), said
+        assert "(GitHub API https://api.github.com, public URL https://ci.example.com;" in said
+        # Said after the site started: the port answers now, not some time later.
+        assert get(port, "/healthz")[0] == 200
+        status, metrics = get(port, "/metrics")
+        assert status == 200
+        assert 'conveyor_jobs{state="queued"} 0.0' in metrics.splitlines()
+        assert [line for line in metrics.splitlines() if line.startswith("conveyor_job_slots")] == (
+            slots
+        )
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    assert "Traceback" not in (tmp_path / "stderr").read_text()

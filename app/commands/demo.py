@@ -94,15 +94,15 @@ async def _demo(port: int, keep_serving: bool) -> int:
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-        except OSError as error:
-            print(
-                f"conveyor demo: cannot listen on port {port}: {error.strerror}; try --port",
-                file=sys.stderr,
-            )
-            await github.stop()
-            return 2
-        try:
+            try:
+                await web.TCPSite(runner, "127.0.0.1", port).start()
+            except OSError as error:
+                # The service started with the runner: it stops with it, as after the demo.
+                print(
+                    f"conveyor demo: cannot listen on port {port}: {error.strerror}; try --port",
+                    file=sys.stderr,
+                )
+                return 2
             return await _walk_through(github, app, root, service_url, keep_serving)
         finally:
             await runner.cleanup()

@@ -111,6 +111,7 @@ class Service:
             presence=presence,
             runs_jobs=pool is not None,
             job_timeout=settings.job_timeout,
+            interval=settings.sweep_interval,
         )
         presence.register()
         presence.start()

@@ -56,6 +56,8 @@ class Settings:
     metrics_port: int | None = None
     # The accounts (lowercase logins) whose installations may run code here; None: any account.
     allowed_owners: frozenset[str] | None = None
+    # Seconds between two sweeps (taking over what dead processes left, redelivering verdicts).
+    sweep_interval: float = 10.0
 
     @property
     def database_password(self) -> str | None:
@@ -117,6 +119,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             else None
         ),
         allowed_owners=_logins(env, "ALLOWED_OWNERS"),
+        sweep_interval=float(_integer(env, "SWEEP_INTERVAL", default=10, low=1, high=3600)),
     )
 
 

@@ -24,7 +24,6 @@ from app.state.presence import Presence, ProcessRecord
 
 log = logging.getLogger(__name__)
 
-INTERVAL = 10.0
 MAX_ATTEMPTS = 2  # a job that took the service down twice does not get a third go
 DELIVERY_MEMORY = 3 * 24 * 3600  # GitHub redelivers for three days
 
@@ -39,7 +38,7 @@ class Sweeper:
         presence: Presence,
         runs_jobs: bool,
         job_timeout: float,
-        interval: float = INTERVAL,
+        interval: float,  # seconds between sweeps (SWEEP_INTERVAL)
     ) -> None:
         self.state = state
         self.queue = state.jobs  # read here; the scheduler writes

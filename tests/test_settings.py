@@ -58,6 +58,7 @@ def test_the_four_required_settings_are_enough_and_the_rest_has_defaults() -> No
     assert settings.workers == 2
     assert settings.job_timeout == 3600.0
     assert settings.metrics_port is None
+    assert settings.sweep_interval == 10.0
     assert settings.allowed_owners is None  # any account's installations are served
 
 
@@ -72,6 +73,7 @@ def test_every_setting_can_be_given() -> None:
             WORKERS="8",
             JOB_TIMEOUT="900",
             METRICS_PORT="9200",
+            SWEEP_INTERVAL="2",
         )
     )
     assert settings.api_url == "https://ghe.example.com/api/v3"  # trailing slash dropped
@@ -82,6 +84,7 @@ def test_every_setting_can_be_given() -> None:
     assert settings.workers == 8
     assert settings.job_timeout == 900.0
     assert settings.metrics_port == 9200
+    assert settings.sweep_interval == 2.0
 
 
 def test_surrounding_whitespace_is_ignored_and_blank_means_default() -> None:
@@ -162,6 +165,7 @@ def test_the_app_id_must_be_ascii_digits() -> None:
         ("JOB_TIMEOUT", "86401", "JOB_TIMEOUT: must be between 1 and 86400, got 86401"),
         ("METRICS_PORT", "0", "METRICS_PORT: must be between 1 and 65535, got 0"),
         ("METRICS_PORT", "x", "METRICS_PORT: must be a whole number, got 'x'"),
+        ("SWEEP_INTERVAL", "0", "SWEEP_INTERVAL: must be between 1 and 3600, got 0"),
     ],
 )
 def test_malformed_numbers_are_refused_with_the_setting_named(

@@ -49,6 +49,7 @@ async def swept(tmp_path: Path, database_url: str | None) -> AsyncIterator[Swept
             presence=presence,
             runs_jobs=False,
             job_timeout=3600,
+            interval=10,  # never reached: the tests call sweep() themselves
         )
         yield Swept(world, state, presence, sweeper)
 

@@ -160,6 +160,9 @@ class Harness:
             "JOB_MEMORY_MB": "1024",
             "JOB_PROCESSES": "256",
             "JOB_DISK_MB": "300",
+            # Tests that wait for a sweep (a verdict redelivered, a dead process's run taken
+            # over, `until_swept`) wait seconds, not tens of them.
+            "SWEEP_INTERVAL": "2",
         }
         if self.database_url:
             env["DATABASE_URL"] = self.database_url

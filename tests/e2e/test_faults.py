@@ -47,7 +47,7 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def make_harness(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
 ) -> AsyncIterator[MakeHarness]:
     """A harness with chosen settings; `refusals_allowed` for tests that make GitHub refuse."""
     made: list[tuple[Harness, bool]] = []
@@ -55,7 +55,7 @@ async def make_harness(
     async def make(
         *, workers: int = 2, refusals_allowed: bool = False, extra_env: dict[str, str] | None = None
     ) -> Harness:
-        world = Harness(github, tmp_path, database_url)
+        world = Harness(github, tmp_path, database_url, caches=caches)
         await world.setup(workers=workers, extra_env=extra_env)
         made.append((world, refusals_allowed))
         return world

@@ -12,7 +12,7 @@ from app.localgithub.api_common import hub_of, json_response, paginate, read_jso
 from app.localgithub.auth import new_token
 from app.localgithub.errors import ApiError, not_found
 from app.localgithub.models import IssuedToken, WebhookDelivery
-from app.localgithub.state import AppRecord, InstallationRecord, TokenRecord
+from app.localgithub.records import AppRecord, InstallationRecord, TokenRecord
 from app.localgithub.timeutil import from_epoch, iso, iso_required
 
 DOC_APP = "https://docs.github.com/rest/apps/apps#get-the-authenticated-app"

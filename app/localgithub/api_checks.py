@@ -13,7 +13,7 @@ from app.localgithub.checks import annotation_json, create_run, parse_run_reques
 from app.localgithub.errors import ApiError, not_found
 from app.localgithub.gitcmd import branches_at, commit_exists, resolve_commit
 from app.localgithub.hub import Hub
-from app.localgithub.state import COMPLETED, RepoRecord, RunRecord, SuiteRecord
+from app.localgithub.records import COMPLETED, RepoRecord, RunRecord, SuiteRecord
 from app.localgithub.timeutil import now
 
 DOC_CREATE = "https://docs.github.com/rest/checks/runs#create-a-check-run"

@@ -19,7 +19,8 @@ from app.localgithub import auth
 from app.localgithub.api_common import hub_of, json_response, read_json, require_repo
 from app.localgithub.checks import ruby_inspect
 from app.localgithub.errors import invalid_request, not_accessible_by_integration, not_found
-from app.localgithub.state import Account, ReactionRecord, RepoRecord, World
+from app.localgithub.records import Account, ReactionRecord, RepoRecord
+from app.localgithub.state import World
 from app.localgithub.timeutil import iso_required, now
 
 DOC_PERMISSION = (

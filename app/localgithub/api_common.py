@@ -14,7 +14,7 @@ from app.localgithub import auth
 from app.localgithub.auth import Principal
 from app.localgithub.errors import ApiError, not_accessible_by_integration, not_found
 from app.localgithub.hub import Hub
-from app.localgithub.state import AppRecord, RepoRecord
+from app.localgithub.records import AppRecord, RepoRecord
 
 HUB_KEY = web.AppKey("localgithub_hub", Hub)
 # What a request turned out to be, for the call log and the rate-limit headers.

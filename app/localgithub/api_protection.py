@@ -40,7 +40,8 @@ from app.localgithub.protection import (
     update_ruleset,
 )
 from app.localgithub.protection import not_found as missing
-from app.localgithub.state import ProtectionRecord, RepoRecord, RulesetRecord
+from app.localgithub.protection_records import ProtectionRecord, RulesetRecord
+from app.localgithub.records import RepoRecord
 
 ADMIN_READ = ("administration", "read")
 ADMIN_WRITE = ("administration", "write")

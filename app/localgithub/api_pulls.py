@@ -18,7 +18,7 @@ from app.localgithub.checks import ruby_inspect
 from app.localgithub.errors import ApiError, invalid_request, not_accessible_by_integration
 from app.localgithub.errors import not_found as not_found_error
 from app.localgithub.merging import MERGE_METHODS, MergeRefused, merge
-from app.localgithub.state import CommentRecord, PullRecord, RepoRecord
+from app.localgithub.records import CommentRecord, PullRecord, RepoRecord
 from app.localgithub.timeutil import now
 
 DOC_MERGE = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"

@@ -17,7 +17,8 @@ from typing import Any
 import jwt
 
 from app.localgithub.errors import ApiError, bad_credentials, requires_authentication
-from app.localgithub.state import AppRecord, InstallationRecord, TokenRecord, World
+from app.localgithub.records import AppRecord, InstallationRecord, TokenRecord
+from app.localgithub.state import World
 
 # Clocks drift; GitHub tolerates about a minute either way.
 CLOCK_SKEW = 60

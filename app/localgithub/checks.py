@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from app.localgithub.errors import invalid_request, validation_failed
 from app.localgithub.models import Annotation, CheckRunAction
-from app.localgithub.state import COMPLETED, RunRecord
+from app.localgithub.records import COMPLETED, RunRecord
 from app.localgithub.timeutil import parse_rfc3339
 
 CREATE_DOC = "https://docs.github.com/rest/checks/runs#create-a-check-run"

@@ -15,7 +15,7 @@ from pathlib import Path
 from app.localgithub.gitcmd import CommitInfo, commit_info
 from app.localgithub.models import WebhookDelivery
 from app.localgithub.payloads import JsonObject, PayloadBuilder
-from app.localgithub.state import (
+from app.localgithub.records import (
     Account,
     AppRecord,
     CommentRecord,
@@ -24,8 +24,8 @@ from app.localgithub.state import (
     RepoRecord,
     RunRecord,
     SuiteRecord,
-    World,
 )
+from app.localgithub.state import World
 from app.localgithub.webhooks import WebhookSender, encode
 
 

@@ -14,7 +14,7 @@ from app.localgithub import auth
 from app.localgithub.api_common import AUTH_KIND, PRINCIPAL, hub_of
 from app.localgithub.errors import ApiError
 from app.localgithub.gitcmd import GIT, environment
-from app.localgithub.state import RepoRecord
+from app.localgithub.records import RepoRecord
 
 routes = web.RouteTableDef()
 

@@ -37,8 +37,7 @@ from app.localgithub.models import (
     Repository,
     WebhookDelivery,
 )
-from app.localgithub.server import build_application
-from app.localgithub.state import (
+from app.localgithub.records import (
     COMPLETED,
     Account,
     AppRecord,
@@ -48,8 +47,9 @@ from app.localgithub.state import (
     PullRecord,
     RepoRecord,
     RunRecord,
-    World,
 )
+from app.localgithub.server import build_application
+from app.localgithub.state import World
 from app.localgithub.timeutil import now
 from app.localgithub.webhooks import encode
 

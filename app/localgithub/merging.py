@@ -12,7 +12,7 @@ from app.localgithub import gitcmd, pushes
 from app.localgithub.hub import Hub
 from app.localgithub.models import WebhookDelivery
 from app.localgithub.protection import merge_refusal
-from app.localgithub.state import Account, PullRecord
+from app.localgithub.records import Account, PullRecord
 from app.localgithub.timeutil import now
 
 MERGE_METHODS = ("merge", "squash", "rebase")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.localgithub.gitcmd import CommitInfo, FileChange, LogEntry
-from app.localgithub.state import (
+from app.localgithub.records import (
     Account,
     AppRecord,
     CommentRecord,
@@ -26,8 +26,8 @@ from app.localgithub.state import (
     RepoRecord,
     RunRecord,
     SuiteRecord,
-    World,
 )
+from app.localgithub.state import World
 from app.localgithub.timeutil import iso
 
 JsonObject = dict[str, Any]

@@ -21,19 +21,17 @@ from typing import Any
 from app.localgithub.checks import ruby_inspect
 from app.localgithub.errors import ApiError, invalid_request
 from app.localgithub.payloads import JsonObject, PayloadBuilder, node_id
-from app.localgithub.state import (
-    COMPLETED,
+from app.localgithub.protection_records import (
     PROTECTION_FLAGS,
     Allowances,
     ProtectionRecord,
-    PullRecord,
-    RepoRecord,
     RequiredCheck,
     ReviewsRecord,
     RulesetRecord,
     StatusChecksRecord,
-    World,
 )
+from app.localgithub.records import COMPLETED, PullRecord, RepoRecord
+from app.localgithub.state import World
 from app.localgithub.timeutil import iso, now
 
 DOC_BRANCH = "https://docs.github.com/rest/branches/branches#get-a-branch"

@@ -6,7 +6,8 @@ conflict)."""
 from __future__ import annotations
 
 from app.localgithub import gitcmd
-from app.localgithub.state import PullRecord, RepoRecord, World
+from app.localgithub.records import PullRecord, RepoRecord
+from app.localgithub.state import World
 from app.localgithub.timeutil import now
 
 

@@ -11,7 +11,7 @@ from app.localgithub import gitcmd, pulls
 from app.localgithub.gitcmd import ZERO_SHA
 from app.localgithub.hub import Hub
 from app.localgithub.models import WebhookDelivery
-from app.localgithub.state import Account, RepoRecord, SuiteRecord
+from app.localgithub.records import Account, RepoRecord, SuiteRecord
 from app.localgithub.timeutil import now
 
 # GitHub lists at most this many commits in a push payload.

@@ -1,6 +1,6 @@
-"""The emulator's mutable world: accounts, apps, installations, repositories, pull requests,
-check suites and check runs, plus the id counters. Everything here runs on the event loop's
-thread; nothing is shared with other threads.
+"""The emulator's mutable world: every record by kind (records.py, protection_records.py),
+the id counters, the look-ups across them, and the frozen snapshots (models.py) handed out.
+Everything here runs on the event loop's thread; nothing is shared with other threads.
 
 Each kind of object draws ids from its own range so that an id passed where another kind was
 expected (a suite id used as a run id, an app id as an installation id) finds nothing.
@@ -10,27 +10,31 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from app.localgithub.gitcmd import CommitInfo
 from app.localgithub.models import (
-    Annotation,
     CheckRun,
-    CheckRunAction,
     CheckRunOutput,
-    GitHubApp,
     Issue,
     IssueComment,
     PullRequest,
     Repository,
 )
-
-COMPLETED = "completed"
+from app.localgithub.protection_records import ProtectionRecord, RulesetRecord
+from app.localgithub.records import (
+    COMPLETED,
+    Account,
+    AppRecord,
+    CommentRecord,
+    InstallationRecord,
+    IssueRecord,
+    PullRecord,
+    RepoRecord,
+    RunRecord,
+    SuiteRecord,
+    TokenRecord,
+)
 
 # How GitHub ranks run conclusions when it sums up a suite: the first one present wins.
 SUITE_CONCLUSION_PRIORITY = (
@@ -43,270 +47,6 @@ SUITE_CONCLUSION_PRIORITY = (
     "skipped",
     "stale",
 )
-
-
-# Events an app only receives while its installation holds this permission. (The webhook
-# docs: "To subscribe to this event, a GitHub App must have at least read-level access for
-# the 'Issues' repository permission" — for comments on pull requests as well.)
-EVENT_PERMISSIONS = {"issue_comment": "issues"}
-
-
-@dataclass
-class Account:
-    login: str
-    id: int
-    type: str  # "User" or "Organization"
-
-
-@dataclass
-class AppRecord:
-    app: GitHubApp
-    public_key: RSAPublicKey
-    hook_id: int
-    permissions: dict[str, str]
-    events: tuple[str, ...]
-    created_at: datetime
-
-    @property
-    def id(self) -> int:
-        return self.app.id
-
-    def subscribed(self, event: str) -> bool:
-        # Apps with the checks permission get check_suite and check_run whether or not they
-        # ticked them; installation events reach every app.
-        if event in ("installation", "installation_repositories"):
-            return True
-        if event in ("check_suite", "check_run") and "checks" in self.permissions:
-            return True
-        return event in self.events
-
-    def receives(self, event: str, installation: InstallationRecord) -> bool:
-        """Subscribed, and the installation holds the permission the event needs: GitHub
-        sends issue_comment only to apps with (at least) Issues read access."""
-        if not self.subscribed(event):
-            return False
-        needed = EVENT_PERMISSIONS.get(event)
-        return needed is None or needed in installation.permissions
-
-
-@dataclass
-class InstallationRecord:
-    id: int
-    app_id: int
-    account: Account
-    repo_ids: set[int]
-    permissions: dict[str, str]
-    created_at: datetime
-    deleted: bool = False
-
-
-@dataclass
-class TokenRecord:
-    token: str
-    installation_id: int
-    app_id: int
-    expires_at: float
-    permissions: dict[str, str]
-    repo_ids: frozenset[int] | None  # None: whatever the installation can reach at call time
-
-
-@dataclass
-class RepoRecord:
-    id: int
-    owner: Account
-    name: str
-    bare_path: Path
-    default_branch: str
-    created_at: datetime
-    pushed_at: datetime
-    fork: bool = False
-    parent_id: int | None = None
-    created_installation_id: int | None = None
-    next_number: int = 1
-    # Who may do what, beyond the owner (lowercase login -> admin, maintain, write, triage or
-    # read): what `GET .../collaborators/{username}/permission` answers from.
-    collaborators: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner.login}/{self.name}"
-
-
-@dataclass
-class PullRecord:
-    id: int
-    number: int
-    base_repo_id: int
-    head_repo_id: int
-    head_ref: str
-    base_ref: str
-    head_sha: str
-    title: str
-    body: str
-    author: Account
-    state: str
-    created_at: datetime
-    updated_at: datetime
-    base_sha: str
-    closed_at: datetime | None = None
-    merge_commit_sha: str | None = None
-    commits: int = 0
-    additions: int = 0
-    deletions: int = 0
-    changed_files: int = 0
-    # A pull request is also an issue, with an id of its own (comments hang off the issue).
-    issue_id: int = 0
-    # Whether the head contains the base branch's tip ("up to date", for strict checks).
-    up_to_date: bool = True
-    merged_at: datetime | None = None
-    merged_by: Account | None = None
-
-
-@dataclass
-class IssueRecord:
-    id: int
-    number: int
-    repo_id: int
-    title: str
-    body: str
-    author: Account
-    state: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass
-class CommentRecord:
-    id: int
-    repo_id: int
-    number: int  # of the issue or pull request
-    body: str
-    author: Account
-    author_association: str
-    created_at: datetime
-    updated_at: datetime
-    app_id: int | None = None  # set when an app posted it (performed_via_github_app)
-    reactions: list[ReactionRecord] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ReactionRecord:
-    id: int
-    content: str  # +1, -1, laugh, confused, heart, hooray, rocket, eyes
-    user: Account
-    created_at: datetime
-
-
-@dataclass
-class RequiredCheck:
-    context: str
-    app_id: int | None  # None: any source may satisfy it
-
-
-@dataclass
-class StatusChecksRecord:
-    strict: bool
-    checks: list[RequiredCheck]
-
-
-@dataclass
-class Allowances:
-    """Who a protection setting names: user logins, team slugs, app slugs."""
-
-    users: list[str] = field(default_factory=list)
-    teams: list[str] = field(default_factory=list)
-    apps: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ReviewsRecord:
-    dismiss_stale_reviews: bool = False
-    require_code_owner_reviews: bool = False
-    required_approving_review_count: int = 0
-    require_last_push_approval: bool = False
-    dismissal_restrictions: Allowances | None = None
-    bypass_pull_request_allowances: Allowances | None = None
-
-
-# The on/off settings of classic branch protection, with GitHub's defaults.
-PROTECTION_FLAGS = {
-    "required_linear_history": False,
-    "allow_force_pushes": False,
-    "allow_deletions": False,
-    "block_creations": False,
-    "required_conversation_resolution": False,
-    "lock_branch": False,
-    "allow_fork_syncing": False,
-}
-
-
-@dataclass
-class ProtectionRecord:
-    """Classic branch protection of one branch (the REST API protects branch names, not
-    patterns)."""
-
-    repo_id: int
-    branch: str
-    status_checks: StatusChecksRecord | None
-    enforce_admins: bool
-    reviews: ReviewsRecord | None
-    restrictions: Allowances | None
-    flags: dict[str, bool]
-    required_signatures: bool = False
-
-
-@dataclass
-class RulesetRecord:
-    id: int
-    repo_id: int
-    name: str
-    target: str
-    enforcement: str
-    bypass_actors: list[dict[str, Any]]
-    conditions: dict[str, Any]
-    rules: list[dict[str, Any]]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass
-class SuiteRecord:
-    id: int
-    app_id: int
-    repo_id: int
-    head_sha: str
-    head_branch: str | None
-    before: str | None
-    after: str | None
-    created_at: datetime
-    updated_at: datetime
-    # Set by a rerequest: GitHub shows the suite queued with no conclusion until the app
-    # touches one of its runs again.
-    reset: bool = False
-    announced_completed: bool = False
-
-
-@dataclass
-class RunRecord:
-    id: int
-    app_id: int
-    repo_id: int
-    suite_id: int
-    name: str
-    head_sha: str
-    status: str
-    conclusion: str | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    details_url: str | None
-    external_id: str | None
-    output_title: str | None = None
-    output_summary: str | None = None
-    output_text: str | None = None
-    images: list[dict[str, str]] = field(default_factory=list)
-    annotations: list[Annotation] = field(default_factory=list)
-    actions: list[CheckRunAction] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _counter(start: int) -> Iterator[int]:

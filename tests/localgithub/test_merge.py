@@ -12,7 +12,7 @@ from gidgethub.aiohttp import GitHubAPI
 from app.localgithub import LocalGitHub, PullRequest
 from app.localgithub.local import DEFAULT_PERMISSIONS
 from app.localgithub.protection import checks_message
-from app.localgithub.state import RequiredCheck
+from app.localgithub.protection_records import RequiredCheck
 from tests.localgithub.conftest import World, installation_token
 from tests.localgithub.helpers import WebhookReceiver, commit, git
 

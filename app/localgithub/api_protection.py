@@ -19,29 +19,33 @@ from app.localgithub.errors import not_found
 from app.localgithub.hub import Hub
 from app.localgithub.protection import (
     DOC_BRANCH,
-    DOC_BRANCH_RULES,
     DOC_DELETE,
     DOC_GET,
     DOC_PUT,
+    DOC_STATUS_GET,
+    DOC_STATUS_PATCH,
+    patch_status_checks,
+    protection_from_put,
+)
+from app.localgithub.protection import not_found as missing
+from app.localgithub.protection_json import (
+    branch_protection_summary,
+    protection_json,
+    status_checks_json,
+)
+from app.localgithub.protection_records import ProtectionRecord, RulesetRecord
+from app.localgithub.records import RepoRecord
+from app.localgithub.rulesets import (
+    DOC_BRANCH_RULES,
     DOC_RULESET_CREATE,
     DOC_RULESET_GET,
     DOC_RULESET_UPDATE,
     DOC_RULESETS,
-    DOC_STATUS_GET,
-    DOC_STATUS_PATCH,
-    branch_protection_summary,
     branch_rules,
     create_ruleset,
-    patch_status_checks,
-    protection_from_put,
-    protection_json,
     ruleset_json,
-    status_checks_json,
     update_ruleset,
 )
-from app.localgithub.protection import not_found as missing
-from app.localgithub.protection_records import ProtectionRecord, RulesetRecord
-from app.localgithub.records import RepoRecord
 
 ADMIN_READ = ("administration", "read")
 ADMIN_WRITE = ("administration", "write")

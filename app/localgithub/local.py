@@ -22,7 +22,16 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.localgithub import gitcmd, merging, protection, pulls, pushes
+from app.localgithub import (
+    gitcmd,
+    merge_gate,
+    merging,
+    protection,
+    protection_json,
+    pulls,
+    pushes,
+    rulesets,
+)
 from app.localgithub.errors import ApiError
 from app.localgithub.gitcmd import ZERO_SHA
 from app.localgithub.hub import Fault, Hub
@@ -592,7 +601,7 @@ class LocalGitHub:
 
     def mergeable(self, pr: PullRequest) -> tuple[bool, str]:
         """(True, "") when the merge button would work now, else (False, why)."""
-        refusal = protection.merge_refusal(self._world, self._pull(pr))
+        refusal = merge_gate.merge_refusal(self._world, self._pull(pr))
         return (False, refusal) if refusal is not None else (True, "")
 
     # -- issues and comments ---------------------------------------------------------------
@@ -691,7 +700,7 @@ class LocalGitHub:
         except ApiError as error:
             raise ValueError(error.message) from None
         self._world.protections[(record.id, branch)] = made
-        return protection.protection_json(self._hub.builder, record, made)
+        return protection_json.protection_json(self._hub.builder, record, made)
 
     def branch_protection(self, repo: Repository, branch: str) -> dict[str, Any] | None:
         """The branch's protection as GET .../protection shows it, or None."""
@@ -699,22 +708,22 @@ class LocalGitHub:
         found = self._world.protections.get((record.id, branch))
         if found is None:
             return None
-        return protection.protection_json(self._hub.builder, record, found)
+        return protection_json.protection_json(self._hub.builder, record, found)
 
     def create_ruleset(self, repo: Repository, ruleset: Mapping[str, Any]) -> dict[str, Any]:
         """What an admin does in Settings → Rules → Rulesets, with the body of POST
         .../rulesets. Returns the ruleset as GET shows it to an admin."""
         record = self._repo(repo)
         try:
-            made = protection.create_ruleset(self._world, record, dict(ruleset))
+            made = rulesets.create_ruleset(self._world, record, dict(ruleset))
         except ApiError as error:
             raise ValueError(error.message) from None
-        return protection.ruleset_json(self._hub.builder, record, made, full=True, admin=True)
+        return rulesets.ruleset_json(self._hub.builder, record, made, full=True, admin=True)
 
     def rulesets(self, repo: Repository) -> list[dict[str, Any]]:
         record = self._repo(repo)
         return [
-            protection.ruleset_json(self._hub.builder, record, ruleset, full=True, admin=True)
+            rulesets.ruleset_json(self._hub.builder, record, ruleset, full=True, admin=True)
             for ruleset in self._world.rulesets_of_repo(record.id)
         ]
 

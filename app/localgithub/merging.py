@@ -10,8 +10,8 @@ import asyncio
 
 from app.localgithub import gitcmd, pushes
 from app.localgithub.hub import Hub
+from app.localgithub.merge_gate import merge_refusal
 from app.localgithub.models import WebhookDelivery
-from app.localgithub.protection import merge_refusal
 from app.localgithub.records import Account, PullRecord
 from app.localgithub.timeutil import now
 

@@ -1,19 +1,23 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import gidgethub
 import pytest
 import pytest_asyncio
 from gidgethub import apps
 from gidgethub.aiohttp import GitHubAPI
 
-from app.localgithub import GitHubApp, LocalGitHub, Repository
-from tests.localgithub.helpers import WebhookReceiver, commit, new_worktree
+from app.localgithub import GitHubApp, LocalGitHub, PullRequest, Repository
+from app.localgithub.local import DEFAULT_PERMISSIONS
+from tests.localgithub.helpers import WebhookReceiver, commit, git, new_worktree
 
 SECRET = "It's a Secret to Everybody"
+ADMIN = {**DEFAULT_PERMISSIONS, "administration": "write"}
 
 
 @pytest.fixture
@@ -72,6 +76,57 @@ async def installation_token(api: GitHubAPI, app: GitHubApp, installation_id: in
     token = answer["token"]
     assert isinstance(token, str)
     return token
+
+
+async def admin_token(
+    gh: LocalGitHub,
+    api: GitHubAPI,
+    repo: Repository,
+    *,
+    name: str = "admin-bot",
+    permissions: Mapping[str, str] = ADMIN,
+) -> tuple[GitHubApp, str]:
+    """Another app, installed on the repository with the given permissions."""
+    app = gh.register_app(name, permissions=permissions)
+    installation = await gh.install(app, account="octo-org", repositories=[repo])
+    return app, await installation_token(api, app, installation)
+
+
+async def refused(call: Any) -> gidgethub.BadRequest:
+    """The error GitHub answers the call with (it must fail)."""
+    with pytest.raises(gidgethub.BadRequest) as caught:
+        await call
+    return caught.value
+
+
+def protection(*checks: dict[str, Any], strict: bool = False) -> dict[str, Any]:
+    """A PUT .../protection body requiring these checks, and nothing else."""
+    return {
+        "required_status_checks": {"strict": strict, "checks": list(checks)},
+        "enforce_admins": True,
+        "required_pull_request_reviews": None,
+        "restrictions": None,
+    }
+
+
+async def feature_pr(gh: LocalGitHub, world: World) -> PullRequest:
+    """A pull request from a new branch `feature` with one commit, into main."""
+    await git("checkout", "-q", "-b", "feature", cwd=world.work)
+    await commit(world.work, {"feature.txt": "new\n"}, "Add a feature")
+    await gh.push(world.repo, world.work, "feature")
+    return await gh.open_pull_request(world.repo, head="feature", title="A feature")
+
+
+async def run(
+    api: GitHubAPI, token: str, sha: str, name: str = "tests", **fields: Any
+) -> dict[str, Any]:
+    """A check run the token's app creates on the world's repository."""
+    created: dict[str, Any] = await api.post(
+        "/repos/octo-org/hello/check-runs",
+        data={"name": name, "head_sha": sha, **fields},
+        oauth_token=token,
+    )
+    return created
 
 
 @pytest.fixture

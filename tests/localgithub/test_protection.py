@@ -1,24 +1,22 @@
-"""Branch protection and rulesets through the REST API: GitHub's shapes, its validation, and
-its refusals to apps without the Administration permission."""
+"""Classic branch protection through the REST API (app/localgithub/protection.py): GitHub's
+validation of the bodies, its 404s, which app a named check is tied to, and its refusals to
+apps without the Administration permission."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import gidgethub
 import pytest
 from gidgethub.aiohttp import GitHubAPI
 
-from app.localgithub import GitHubApp, LocalGitHub, Repository
+from app.localgithub import LocalGitHub
 from app.localgithub.local import DEFAULT_PERMISSIONS
-from tests.localgithub.conftest import World, installation_token
+from tests.localgithub.conftest import ADMIN, World, admin_token, installation_token, refused
 from tests.localgithub.helpers import commit, git
 
 REPO = "/repos/octo-org/hello"
 PROTECTION = f"{REPO}/branches/main/protection"
-ADMIN = {**DEFAULT_PERMISSIONS, "administration": "write"}
 
 MINIMAL: dict[str, Any] = {
     "required_status_checks": {"strict": False, "checks": [{"context": "tests"}]},
@@ -26,26 +24,6 @@ MINIMAL: dict[str, Any] = {
     "required_pull_request_reviews": None,
     "restrictions": None,
 }
-
-
-async def admin_token(
-    gh: LocalGitHub,
-    api: GitHubAPI,
-    repo: Repository,
-    *,
-    name: str = "admin-bot",
-    permissions: Mapping[str, str] = ADMIN,
-) -> tuple[GitHubApp, str]:
-    """Another app, installed on the repository with the given permissions."""
-    app = gh.register_app(name, permissions=permissions)
-    installation = await gh.install(app, account="octo-org", repositories=[repo])
-    return app, await installation_token(api, app, installation)
-
-
-async def refused(call: Any) -> gidgethub.BadRequest:
-    with pytest.raises(gidgethub.BadRequest) as caught:
-        await call
-    return caught.value
 
 
 async def test_conveyors_own_token_may_not_touch_protection(
@@ -230,32 +208,6 @@ async def test_branch_names_with_slashes(
     assert gh.branch_protection(world.repo, "main") is None
 
 
-async def test_full_protection_round_trip(api: GitHubAPI, world: World, gh: LocalGitHub) -> None:
-    _, admin = await admin_token(gh, api, world.repo)
-    body = {
-        "required_status_checks": {"strict": True, "contexts": ["build"]},
-        "enforce_admins": True,
-        "required_pull_request_reviews": {
-            "dismiss_stale_reviews": True,
-            "required_approving_review_count": 2,
-            "dismissal_restrictions": {"users": ["mona"], "teams": ["core"]},
-        },
-        "restrictions": {"users": ["mona"], "teams": [], "apps": ["admin-bot"]},
-        "required_linear_history": True,
-        "allow_force_pushes": None,
-    }
-    got = await api.put(PROTECTION, data=body, oauth_token=admin)
-    reviews = got["required_pull_request_reviews"]
-    assert reviews["required_approving_review_count"] == 2
-    assert reviews["dismiss_stale_reviews"] is True
-    assert [u["login"] for u in reviews["dismissal_restrictions"]["users"]] == ["mona"]
-    assert [t["slug"] for t in reviews["dismissal_restrictions"]["teams"]] == ["core"]
-    assert [a["slug"] for a in got["restrictions"]["apps"]] == ["admin-bot"]
-    assert got["enforce_admins"]["enabled"] is True
-    assert got["required_linear_history"] == {"enabled": True}
-    assert got["allow_force_pushes"] == {"enabled": False}
-
-
 async def test_restrictions_only_on_organization_repositories(
     api: GitHubAPI, gh: LocalGitHub, tmp_path: Path
 ) -> None:
@@ -273,115 +225,3 @@ async def test_restrictions_only_on_organization_repositories(
     )
     assert error.status_code == 422
     assert error.args[0] == "Only organization repositories can have users and team restrictions"
-
-
-RULESET: dict[str, Any] = {
-    "name": "Require Conveyor",
-    "target": "branch",
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
-    "rules": [
-        {
-            "type": "required_status_checks",
-            "parameters": {
-                "strict_required_status_checks_policy": False,
-                "required_status_checks": [{"context": "tests", "integration_id": 1000}],
-            },
-        }
-    ],
-}
-
-
-async def test_rulesets(api: GitHubAPI, world: World, token: str, gh: LocalGitHub) -> None:
-    _, admin = await admin_token(gh, api, world.repo)
-    made = await api.post(f"{REPO}/rulesets", data=RULESET, oauth_token=admin)
-    assert made["name"] == "Require Conveyor"
-    assert (made["source_type"], made["source"]) == ("Repository", "octo-org/hello")
-    assert made["rules"] == RULESET["rules"]
-    assert made["bypass_actors"] == []
-    assert made["_links"]["self"]["href"] == f"{gh.url}{REPO}/rulesets/{made['id']}"
-    # The list is a summary; one ruleset in full is readable with Metadata alone.
-    [summary] = await api.getitem(f"{REPO}/rulesets", oauth_token=token)
-    assert "rules" not in summary
-    assert summary["id"] == made["id"]
-    full = await api.getitem(f"{REPO}/rulesets/{made['id']}", oauth_token=token)
-    assert full["rules"] == RULESET["rules"]
-    assert "bypass_actors" not in full  # shown only to those who may edit the ruleset
-    rules = await api.getitem(f"{REPO}/rules/branches/main", oauth_token=token)
-    assert rules == [
-        {
-            **RULESET["rules"][0],
-            "ruleset_source_type": "Repository",
-            "ruleset_source": "octo-org/hello",
-            "ruleset_id": made["id"],
-        }
-    ]
-    assert await api.getitem(f"{REPO}/rules/branches/feature", oauth_token=token) == []
-
-    error = await refused(api.post(f"{REPO}/rulesets", data=RULESET, oauth_token=admin))
-    assert error.status_code == 422
-    assert "Name must be unique" in error.args[0]
-
-    updated = await api.put(
-        f"{REPO}/rulesets/{made['id']}", data={"enforcement": "disabled"}, oauth_token=admin
-    )
-    assert updated["enforcement"] == "disabled"
-    assert updated["rules"] == RULESET["rules"]
-    assert await api.getitem(f"{REPO}/rules/branches/main", oauth_token=token) == []
-    error = await refused(
-        api.put(f"{REPO}/rulesets/{made['id']}", data={"enforcement": "on"}, oauth_token=token)
-    )
-    assert error.status_code == 403
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ({"enforcement": "active"}, '"name" wasn\'t supplied.'),
-        (
-            {"name": "x", "enforcement": "on"},
-            "For 'properties/enforcement', \"on\" is not a member of "
-            '["disabled", "active", "evaluate"].',
-        ),
-        (
-            {
-                "name": "x",
-                "enforcement": "active",
-                "rules": [{"type": "required_status_checks", "parameters": {}}],
-            },
-            '"strict_required_status_checks_policy" wasn\'t supplied.\n'
-            '"required_status_checks" wasn\'t supplied.',
-        ),
-    ],
-)
-async def test_ruleset_validation(
-    api: GitHubAPI, world: World, gh: LocalGitHub, body: dict[str, Any], message: str
-) -> None:
-    _, admin = await admin_token(gh, api, world.repo)
-    error = await refused(api.post(f"{REPO}/rulesets", data=body, oauth_token=admin))
-    assert error.status_code == 422
-    assert error.args[0] == "Invalid request.\n\n" + message
-
-
-async def test_ruleset_patterns(api: GitHubAPI, world: World, gh: LocalGitHub) -> None:
-    gh.create_ruleset(
-        world.repo,
-        {
-            **RULESET,
-            "conditions": {
-                "ref_name": {
-                    "include": ["refs/heads/release/*"],
-                    "exclude": ["refs/heads/release/old"],
-                }
-            },
-        },
-    )
-    _, admin = await admin_token(gh, api, world.repo)
-    for branch, applies in (
-        ("release/1.x", True),
-        ("release/old", False),
-        ("release/1.x/hotfix", False),
-        ("main", False),
-    ):
-        rules = await api.getitem(f"{REPO}/rules/branches/{branch}", oauth_token=admin)
-        assert bool(rules) is applies, branch

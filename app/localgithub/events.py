@@ -13,8 +13,9 @@ import asyncio
 from pathlib import Path
 
 from app.localgithub.gitcmd import CommitInfo, commit_info
+from app.localgithub.json_base import JsonObject
 from app.localgithub.models import WebhookDelivery
-from app.localgithub.payloads import JsonObject, PayloadBuilder
+from app.localgithub.payloads import PayloadBuilder
 from app.localgithub.records import (
     Account,
     AppRecord,

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import zlib
 
-from app.localgithub.payloads import JsonObject, PayloadBuilder, node_id
+from app.localgithub.json_base import JsonObject, node_id
+from app.localgithub.payloads import PayloadBuilder
 from app.localgithub.protection_records import (
     PROTECTION_FLAGS,
     Allowances,

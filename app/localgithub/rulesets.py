@@ -13,7 +13,8 @@ from typing import Any
 from app.localgithub.body_validation import BodyValidator
 from app.localgithub.checks import ruby_inspect
 from app.localgithub.errors import ApiError
-from app.localgithub.payloads import JsonObject, PayloadBuilder, node_id
+from app.localgithub.json_base import JsonObject, node_id
+from app.localgithub.payloads import PayloadBuilder
 from app.localgithub.protection_records import RulesetRecord
 from app.localgithub.records import RepoRecord
 from app.localgithub.state import World

@@ -34,8 +34,9 @@ async def harness(
         yield ready
 
 
-def _processes_naming(text: str) -> list[str]:
-    """Command lines of the live processes that contain `text`."""
+def _processes_naming(text: str, folder: Path) -> list[str]:
+    """Command lines of the live processes that contain `text` and work in `folder` (this test's:
+    other tests running at the same time fetch the same refs into their own)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -44,7 +45,7 @@ def _processes_naming(text: str) -> list[str]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text in command and str(os.getpid()) != entry.name:
+        if text in command and str(folder) in command and str(os.getpid()) != entry.name:
             found.append(command)
     return found
 
@@ -77,7 +78,7 @@ async def test_a_hanging_fetch_times_out_and_does_not_hold_up_the_next_commit(
     assert "JOB_TIMEOUT" in summary, summary
     # The hanging git fetch was killed (its remote helper with it, as its process group: the
     # unit tests see the server's connection closed). The second commit's fetch may be running.
-    assert _processes_naming(":refs/conveyor/heads/main") == []
+    assert _processes_naming(":refs/conveyor/heads/main", harness.tmp) == []
 
     # The second commit ends too, within its own time: it either got the mirror when the
     # first let it go, or says what held it. Never in progress for ever.

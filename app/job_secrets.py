@@ -1,7 +1,8 @@
 """A job's secrets: whether its code is trusted with them, which of them its check is given,
 and every one of them masked in what the run reports.
 
-The worker asks `Trust.decide` once a commit is fetched and planned, gives the check what
+The worker asks `Trust.decide` once a commit is fetched and planned (and has the scheduler
+record the answer, for the job's re-runs), gives the check what
 `secrets_for` returns, and masks the verdict with `masked` before it is recorded: failure
 messages and annotations come from the tests, which may print a secret.
 """
@@ -20,7 +21,7 @@ from app.suite.runlog import Masker, RunLog
 
 @dataclass(frozen=True)
 class Trust:
-    """Decides whether a job's code is trusted, and records it for its re-runs."""
+    """Decides whether a job's code is trusted (from the commit, or the run it re-runs)."""
 
     mirrors: Mirrors
     db: Database  # its calls are made off the event loop (`run`)
@@ -33,7 +34,8 @@ class Trust:
         the repository (only people with write access put it there), or this must be a re-run
         of a job found trusted. A pull request from a fork is untrusted whatever else holds;
         GitHub's re-run events for a fork's commit name no branch and no pull request, so the
-        request alone never makes a job trusted. Recorded, so that re-runs can rely on it.
+        request alone never makes a job trusted. The worker has it recorded, so that re-runs
+        can rely on it.
         """
         why: str
         if job.request.from_fork:
@@ -52,7 +54,6 @@ class Trust:
                 trusted, why = True, "a re-run of a trusted run"
             else:
                 trusted, why = False, f"the commit is on no branch of {job.request.repo_full_name}"
-        await self.db.run(self.queue.set_trusted, job.id, trusted)
         if trusted:
             run_log.line(f"Trusted: {why}")
         else:

@@ -111,6 +111,14 @@ class Scheduler:
         """The job runs another check than it was added for (its plan says which)."""
         return await self.db.run(self.queue.rename, job.id, name)
 
+    async def trusted(self, job: Job, trusted: bool) -> None:
+        """Whether the job's code was trusted (job_secrets decides), kept for its re-runs."""
+        await self.db.run(self.queue.set_trusted, job.id, trusted)
+
+    async def covered(self, job: Job, coverage: float | None) -> None:
+        """The run's line coverage, which later runs of the check are compared with."""
+        await self.db.run(self.queue.set_coverage, job.id, coverage)
+
     # -- running -------------------------------------------------------------------------------
 
     async def wake_workers(self) -> None:

@@ -346,6 +346,7 @@ class WorkerPool:
                 )
             return _not_configured(job.check_name)
         trusted = await self.trust.decide(job, token, run_log, deadline)
+        await self.scheduler.trusted(job, trusted)
         remaining = max(1.0, self.settings.job_timeout - (time.monotonic() - started))
         spec = replace(spec, timeout=min(spec.timeout, remaining))
         given = secrets_for(spec, secrets, run_log, trusted=trusted)
@@ -382,7 +383,7 @@ class WorkerPool:
         """Keep this run's results, and gather what it is compared with."""
         cases = outcome.results.cases if outcome.results else ()
         await self.db.run(self.history.record, job, [(c.node_id, c.outcome, c.time) for c in cases])
-        await self.db.run(self.queue.set_coverage, job.id, outcome.coverage)
+        await self.scheduler.covered(job, outcome.coverage)
         base = await self.db.run(self.queue.base_run, job)
         comparison = None
         if base is not None and base.request.head_branch:

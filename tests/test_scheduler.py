@@ -125,3 +125,13 @@ async def test_an_uninstalled_installation_s_jobs_end_without_a_word_to_github(
     assert len(world.github.calls) == calls  # GitHub takes nothing more from the app there
     world.scheduler.installation_back(world.installation)
     assert world.installation not in world.reporter.uninstalled
+
+
+async def test_a_run_s_trust_and_coverage_are_kept_for_later_runs(world: World) -> None:
+    job = world.job()
+    assert (job.trusted, job.coverage) == (None, None)
+    await world.scheduler.trusted(job, False)
+    await world.scheduler.covered(job, 87.5)
+    kept = world.queue.get(job.id)
+    assert kept is not None
+    assert (kept.trusted, kept.coverage) == (False, 87.5)

@@ -220,6 +220,9 @@ async def test_a_fork_s_job_runs_untrusted_and_a_re_run_gets_its_tests(working: 
     await working.run(rerun)
 
     assert [(r.trusted, r.only_tests) for r in working.runner.ran] == [(False, ()), (True, only)]
+    # Recorded (through the scheduler), for the re-runs of each to rely on.
+    recorded = [working.world.queue.get(job.id) for job in (fork_job, rerun)]
+    assert [job.trusted if job else None for job in recorded] == [False, True]
 
 
 async def test_a_cancel_stops_the_run_and_the_check_says_superseded(working: Working) -> None:

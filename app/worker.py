@@ -104,7 +104,7 @@ class WorkerPool:
         self._planning: dict[tuple[int, str], asyncio.Lock] = {}
 
     def start(self) -> None:
-        self._remove_leftovers()
+        _remove(self._leftovers())  # before any job can start: no run's folder is in use
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"worker-{n}")
             for n in range(self.settings.workers)
@@ -122,11 +122,12 @@ class WorkerPool:
                 await task
         await self.planner.aclose()
 
-    def _remove_leftovers(self) -> None:
+    def _leftovers(self) -> list[Path]:
         """Folders of finished runs that a killed process could not remove (a job the sweeper
         ended after its process died). A job still queued or running is left alone: another
         process may have it, and its next attempt starts by emptying them anyway. A finished
         job's folders are never in use: its worker removes them before recording the verdict."""
+        found = []
         for folder, job_of in (
             (self.settings.data_dir / "runs", self.queue.by_public_id),
             (self.settings.data_dir / "workspaces", _by_id(self.queue)),
@@ -135,7 +136,8 @@ class WorkerPool:
                 for entry in list(folder.iterdir()):
                     job = job_of(entry.name)
                     if job is None or job.state == FINISHED:
-                        shutil.rmtree(entry, ignore_errors=True)
+                        found.append(entry)
+        return found
 
     async def _listen(self) -> None:
         """Jobs announced by other processes (web processes, another machine's sweeper)."""
@@ -152,7 +154,9 @@ class WorkerPool:
             if time.monotonic() - swept > LEFTOVER_INTERVAL:
                 swept = time.monotonic()
                 try:
-                    await self.db.run(self._remove_leftovers)
+                    # Found on the database's thread, removed on another: a big tree would
+                    # hold SQLite's one thread, and every worker's call waiting on it, for seconds.
+                    await asyncio.to_thread(_remove, await self.db.run(self._leftovers))
                     await self.db.run(
                         self.logs.forget_finished_before, time.time() - self.settings.log_retention
                     )
@@ -480,6 +484,11 @@ class WorkerPool:
         for other in existing:
             if other.id != job.id and other.check_name not in wanted and other.state == QUEUED:
                 await self.scheduler.finish(other, _not_configured(other.check_name))
+
+
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _by_id(queue: JobQueue) -> Callable[[str], Job | None]:

@@ -254,3 +254,26 @@ async def test_a_cancel_stops_the_run_and_the_check_says_superseded(working: Wor
     run = working.world.github.check_run(ended.check_run_id or 0)
     assert (run.conclusion, run.output.title) == ("cancelled", f"Superseded by {newer[:7]}")
     assert newer in (run.output.summary or "")
+
+
+async def test_at_start_the_folders_of_ended_and_unknown_runs_go_and_the_others_stay(
+    working: Working,
+) -> None:
+    sha = await working.push(PASSING, "calculator")
+    ended = await working.run(await working.queued(sha))
+    waiting = await working.queued(await working.push({"more.py": "X = 1\n"}, "more"))
+    data = working.pool.settings.data_dir
+    kept = [data / "runs" / waiting.public_id, data / "workspaces" / str(waiting.id)]
+    gone = [
+        data / "runs" / ended.public_id,  # a process killed after the verdict left them
+        data / "workspaces" / str(ended.id),
+        data / "runs" / "no-such-run",
+        data / "workspaces" / "12345678",
+    ]
+    for folder in kept + gone:
+        (folder / "deep" / "er").mkdir(parents=True)
+        (folder / "deep" / "er" / "output.log").write_text("left behind\n")
+
+    working.pool.start()  # removed before its workers may claim anything
+
+    assert [folder.exists() for folder in kept + gone] == [True, True, False, False, False, False]

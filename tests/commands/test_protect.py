@@ -19,7 +19,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from app.commands.protect import expected_checks, web_url
 from app.localgithub import GitHubApp, LocalGitHub, PullRequest, Repository
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from app.state import State
 from app.state.database import open_database
 from tests.localgithub.conftest import installation_token

@@ -9,7 +9,7 @@ import pytest
 
 from app.github.comments import REFUSED, UNSURE, react
 from app.localgithub import LocalGitHub, Repository
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.github.installed import Connect, pull_request
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from app.github.permissions import may_write
 from app.localgithub import LocalGitHub, Repository
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.github.installed import Connect
 
 

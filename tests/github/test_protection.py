@@ -32,7 +32,7 @@ from app.github.protection import (
 )
 from app.localgithub import GitHubApp, LocalGitHub
 from app.localgithub import Repository as LocalRepository
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.localgithub.helpers import commit, git, new_worktree
 
 ADMIN = {**DEFAULT_PERMISSIONS, "administration": "write"}

@@ -10,7 +10,7 @@ import pytest
 
 from app.github.pulls import get_pull_request
 from app.localgithub import LocalGitHub, Repository
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.github.installed import Connect, pull_request
 
 

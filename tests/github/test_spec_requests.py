@@ -23,7 +23,7 @@ from app.commands.protect import ruleset_body
 from app.github import checks, comments, protection
 from app.github.client import GitHubClient
 from app.localgithub import LocalGitHub
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from app.report.model import RERUN_ALL, RERUN_FAILED, Annotation, CheckOutput
 from tests.github.spec.published import operation, spec
 from tests.localgithub.helpers import commit, new_worktree

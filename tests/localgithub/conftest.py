@@ -13,7 +13,7 @@ from gidgethub import apps
 from gidgethub.aiohttp import GitHubAPI
 
 from app.localgithub import GitHubApp, LocalGitHub, PullRequest, Repository
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.localgithub.helpers import WebhookReceiver, commit, git, new_worktree
 
 SECRET = "It's a Secret to Everybody"

@@ -8,7 +8,7 @@ import pytest
 from gidgethub.aiohttp import GitHubAPI
 
 from app.localgithub import LocalGitHub
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.localgithub.conftest import World, installation_token
 from tests.localgithub.test_comments import REPO, feature_pr
 

@@ -8,7 +8,7 @@ import pytest
 from gidgethub.aiohttp import GitHubAPI
 
 from app.localgithub import LocalGitHub, PullRequest
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.localgithub.conftest import SECRET, World, installation_token
 from tests.localgithub.helpers import WebhookReceiver, commit, git
 

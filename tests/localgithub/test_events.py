@@ -250,39 +250,6 @@ async def test_fork_pull_request(
     )
 
 
-async def test_pull_request_needs_existing_branches(world: World, gh: LocalGitHub) -> None:
-    with pytest.raises(ValueError, match="no branch"):
-        await gh.open_pull_request(world.repo, head="nope")
-    await gh.push(world.repo, world.work, "same")
-    with pytest.raises(ValueError, match="No commits between"):
-        await gh.open_pull_request(world.repo, head="same")
-
-
-async def test_send_webhook_for_forgeries_and_replays(
-    world: World, gh: LocalGitHub, receiver: WebhookReceiver
-) -> None:
-    real = next(d for d in gh.deliveries if d.event == "push")
-    forged = await gh.send_webhook(
-        world.app, "push", real.payload(), signature="sha256=" + "0" * 64
-    )
-    assert forged.status == 401
-    assert "X-Hub-Signature" not in forged.request_headers
-    replayed = await gh.send_webhook(
-        world.app, "push", real.payload(), delivery_id=real.delivery_id
-    )
-    assert replayed.status == 202
-    assert receiver.received[-1].delivery_id == real.delivery_id
-    assert receiver.received[-1].body == real.body
-    raw = await gh.send_webhook(world.app, "push", {}, raw_body=b'{"ref": ')
-    assert receiver.received[-1].body == b'{"ref": '
-    assert raw.status == 202  # signed correctly; the receiver here does not parse further
-    stripped = await gh.send_webhook(
-        world.app, "push", real.payload(), headers_override={"X-Hub-Signature-256": None}
-    )
-    assert stripped.status == 401
-    assert "X-Hub-Signature-256" not in stripped.request_headers
-
-
 async def test_unreachable_and_slow_receivers(tmp_path: Path, receiver: WebhookReceiver) -> None:
     gh = LocalGitHub(tmp_path / "github", webhook_timeout=0.2)
     await gh.start()

@@ -7,7 +7,7 @@ from gidgethub import apps
 from gidgethub.aiohttp import GitHubAPI
 
 from app.localgithub import LocalGitHub
-from app.localgithub.local import DEFAULT_EVENTS, DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_EVENTS, DEFAULT_PERMISSIONS
 from tests.localgithub.conftest import World
 
 

@@ -9,7 +9,7 @@ import pytest
 from gidgethub.aiohttp import GitHubAPI
 
 from app.localgithub import LocalGitHub
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.localgithub.conftest import World, feature_pr, installation_token, protection, run
 from tests.localgithub.helpers import WebhookReceiver, git
 

@@ -11,7 +11,7 @@ import pytest
 from gidgethub.aiohttp import GitHubAPI
 
 from app.localgithub import LocalGitHub
-from app.localgithub.local import DEFAULT_PERMISSIONS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.localgithub.conftest import ADMIN, World, admin_token, installation_token, refused
 from tests.localgithub.helpers import commit, git
 

@@ -8,8 +8,8 @@ from typing import Any
 from gidgethub.aiohttp import GitHubAPI
 
 from app.localgithub import LocalGitHub
-from app.localgithub.local import DEFAULT_PERMISSIONS
 from app.localgithub.protection_records import PROTECTION_FLAGS
+from app.localgithub.steps_apps import DEFAULT_PERMISSIONS
 from tests.localgithub.conftest import World, installation_token
 
 PROTECTION = "/repos/octo-org/hello/branches/main/protection"

@@ -47,9 +47,10 @@ _KNOWN = {
 def module_of(requirement: str) -> set[str]:
     """The module names a distribution (normalized name) is likely to provide."""
     names = {_KNOWN.get(requirement, requirement.replace("-", "_"))}
-    for prefix in ("py", "python-", "python_"):
+    for prefix in ("python-", "python_", "py"):  # the longest first: python-x is x, not thon_x
         if requirement.startswith(prefix) and len(requirement) > len(prefix) + 1:
             names.add(requirement.removeprefix(prefix).replace("-", "_"))
+            break
     return names
 
 

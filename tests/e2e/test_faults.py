@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.localgithub import CheckRun, LocalGitHub
-from tests.e2e.harness import FAILING, PASSING, SLOW, Harness, free_port, git
+from tests.e2e.harness import FAILING, HELD, PASSING, SLOW, Harness, free_port, git, held
 from tests.e2e.records import until_processed, until_swept
 
 PATCH_RUN = r"/check-runs/\d+$"
@@ -185,20 +185,20 @@ async def test_uninstalled_during_a_run_ends_the_job_without_a_retry_storm(
     make_harness: MakeHarness,
 ) -> None:
     harness = await make_harness(refusals_allowed=True)
-    sha = harness.commit({**PASSING, **SLOW}, "a slow test")
+    sha = harness.commit({**PASSING, **HELD}, "a test held until released")
     await harness.push("main")
-    [run] = await harness.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
-    await _until_in_log(f"{run.details_url}/log", "Testing")
+    workspace = await held(harness.tmp / "data")
+    await harness.wait_for(sha, lambda runs: any(r.status == "in_progress" for r in runs))
 
     await harness.github.uninstall(harness.installation_id)
     uninstalled = len(harness.github.calls)
-    for _ in range(200):  # the job ends within 20 s, not after its 60 s test
-        jobs = (await _health(harness))["jobs"]
-        if not jobs.get("running") and not jobs.get("queued"):
-            break
+    # The held test is never released: before its own 120 s are up, only the uninstall can
+    # have ended the job.
+    deadline = time.monotonic() + 90
+    while (jobs := (await _health(harness))["jobs"]).get("running") or jobs.get("queued"):
+        assert time.monotonic() < deadline, f"the job did not end: {jobs}\n{harness.logs()[-4000:]}"
         await asyncio.sleep(0.1)
-    else:
-        raise AssertionError(f"the job did not end: {jobs}\n{harness.service.log()[-4000:]}")
+    assert not workspace.exists()  # the run ended and its folder went with it
     # Two whole sweeps: a job retried against a dead installation would show here.
     await until_swept(harness, sweeps=2)
 
@@ -213,7 +213,7 @@ async def test_uninstalled_during_a_run_ends_the_job_without_a_retry_storm(
     harness.repo = await harness.github.create_repository(
         "octo-org", "again", installation_id=harness.installation_id
     )
-    git(harness.work, "rm", "-q", "test_slow.py")
+    git(harness.work, "rm", "-q", "test_held.py")
     await still_working(harness)
 
 
@@ -330,20 +330,6 @@ async def test_burst_of_webhooks_answered_in_time_and_each_commit_run_once(
     assert all(len(harness.runs(sha)) == 1 for sha in commits)
     harness.branch("main")
     await still_working(harness)
-
-
-async def _until_in_log(url: str, text: str, timeout: float = 60.0) -> None:
-    """Wait until a run's log (the details page's) shows `text`: the run got that far."""
-    import aiohttp
-
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            async with session.get(url) as response:
-                if text in await response.text():
-                    return
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} never showed {text!r}")
 
 
 async def _health(harness: Harness) -> dict[str, dict[str, int]]:

@@ -18,6 +18,13 @@ from app.suite.runner import Runner
 from app.suite.sandbox import open_sandbox
 
 
+def check(
+    install: tuple[str, ...] = (), test: tuple[str, ...] = ("true",), **more: object
+) -> CheckSpec:
+    """A check of these commands, as a plan would make it."""
+    return CheckSpec("tests", "", install, test, **more)  # type: ignore[arg-type]
+
+
 class World:
     def __init__(self, root: Path, runner: Runner) -> None:
         self.root = root

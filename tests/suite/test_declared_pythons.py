@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from app.suite.planner import make_plan
 from app.suite.project import read_project
 from app.suite.runlog import Masker, RunLog
 from tests.suite.projects import write
+from tests.suite.sandbox.helpers import ISOLATED
 from tests.suite.sandboxed import make_runner
 
 INSTALLED = ("3.9.18", "3.11.7", "3.12.1", "3.13.0")
@@ -81,10 +80,7 @@ def test_without_declarations_the_default_stays(tmp_path: Path) -> None:
     assert check.python == ""
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None,
-    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
-)
+@ISOLATED
 async def test_the_declared_python_runs_the_tests_in_the_sandbox(tmp_path: Path) -> None:
     runner = make_runner(tmp_path)
     installed = [i.version for i in runner.interpreters]

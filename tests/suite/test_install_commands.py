@@ -4,19 +4,12 @@ test step, without the network, finds what it installed."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
 from app.report.summary import build_output
+from tests.suite.sandbox.helpers import ISOLATED
 from tests.suite.sandboxed import World
 from tests.suite.test_detect import planned_tests
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None,
-    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
-)
+pytestmark = ISOLATED
 
 PROJECT = {
     "pyproject.toml": """

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +15,10 @@ import pytest
 from app.report.model import CheckOutput
 from app.report.summary import build_output
 from app.suite.pre_commit import pre_commit_check
+from tests.suite.sandbox.helpers import ISOLATED
 from tests.suite.sandboxed import World, make_runner
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None,
-    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
-)
+pytestmark = ISOLATED
 
 NO_TODO = """\
 import sys

@@ -8,25 +8,12 @@ and a `python -m venv`; the whole flow with pip and pytest is in tests/e2e.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
+from tests.suite.sandbox.helpers import ISOLATED
+from tests.suite.sandboxed import World, check, make_runner
 
-from app.suite.plan import CheckSpec
-from tests.suite.sandboxed import World, make_runner
-
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None,
-    reason="the isolated sandbox needs root and bubblewrap (apt-get install bubblewrap)",
-)
-
-
-def check(
-    install: tuple[str, ...] = (), test: tuple[str, ...] = ("true",), **more: object
-) -> CheckSpec:
-    return CheckSpec("tests", "", install, test, **more)  # type: ignore[arg-type]
+pytestmark = ISOLATED
 
 
 async def test_what_an_earlier_attempt_left_is_not_read_and_the_run_leaves_nothing(

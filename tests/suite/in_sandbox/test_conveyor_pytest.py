@@ -1,4 +1,4 @@
-"""app/suite/in_sandbox/conveyor_pytest.py, Conveyor's pytest plugin, on real pytest runs.
+"""app/suite/in_sandbox/conveyor_pytest/, Conveyor's pytest plugin, on real pytest runs.
 
 Every place is checked against the sample's source: the line the record names must be the
 statement that failed, which is what a person sees under the annotation. (The parser of what it
@@ -330,16 +330,18 @@ def test_an_internal_error_does_not_change_the_exit_status(tmp_path: Path) -> No
     # The project's conftest breaks the plugin from the inside, the way a bug in it would.
     conftest = dedent(
         """
-        import conveyor_pytest
+        from conveyor_pytest import places, writer
 
 
         def broken(*args, **kwargs):
             raise RuntimeError("plugin bug")
 
 
-        conveyor_pytest.exception_place = broken
-        conveyor_pytest.selected = broken
-        conveyor_pytest.coverage_total = broken
+        # Where the hooks look them up.
+        places.exception_place = broken
+        writer.exception_place = broken
+        writer.selected = broken
+        writer.coverage_total = broken
         """
     )
     write_project(project, {**FAILING, "test_ok.py": "def test_ok():\n    pass\n"})

@@ -2,7 +2,9 @@
 
 Every place is checked against the sample's source: the line the record names must be the
 statement that failed, which is what a person sees under the annotation. (The parser of what it
-writes: tests/report/test_pytest_report.py.)
+writes: tests/report/test_pytest_report.py.) The hooks (writer.py, places.py, coverage.py and the
+package's configure) need a real pytest session, so they are tested here as a whole; the parts that
+work on plain values have their own tests in tests/suite/in_sandbox/conveyor_pytest/.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ class Sweeper:
         self.job_timeout = job_timeout
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._unattended: set[int] = set()  # running here by the records, in no worker task
 
     async def take_over(self) -> None:
         """What dead processes left: a restart after a crash picks up its own work here."""
@@ -108,10 +109,17 @@ class Sweeper:
         await self.db.run(self.state.deliveries.forget_before, time.time() - DELIVERY_MEMORY)
 
     async def _own_jobs(self) -> None:
-        running = self.scheduler.running_here()
+        """Jobs recorded as running here that no worker task of this process runs: lost.
+
+        Only a job seen so in two sweeps in a row: a worker that has just claimed one is told
+        by the database a moment before it adds the job to `running_here` (the calls are made
+        off the event loop), and one sweep can fall in between."""
         now = time.time()
-        for job in await self.db.run(self.queue.running_on, self.presence.id):
-            if job.id not in running:
+        mine = await self.db.run(self.queue.running_on, self.presence.id)
+        running = self.scheduler.running_here()
+        unattended = {job.id for job in mine if job.id not in running}
+        for job in mine:
+            if job.id in unattended and job.id in self._unattended:
                 # Its worker task is gone without a word (it died after claiming).
                 await self.scheduler.finish(
                     job,
@@ -124,6 +132,7 @@ class Sweeper:
                 )
             elif job.started_at and now - job.started_at > self.job_timeout + 60:
                 self.scheduler.stop(job.id)
+        self._unattended = unattended
 
     async def _uninstalled(self, installation_id: int) -> bool:
         """Known to GitHub's webhooks as uninstalled or suspended (it survives a restart)."""

@@ -178,3 +178,40 @@ async def test_a_running_job_of_a_process_dead_twice_fails(swept: Swept) -> None
         "failure",
         "Conveyor stopped while running these tests, twice",
     )
+
+
+async def test_a_job_running_here_in_no_worker_task_is_lost_after_two_sweeps(swept: Swept) -> None:
+    """Recorded as this process's, but no worker task runs it (it died after claiming): ended
+    as lost, though only when two sweeps in a row see it so, for a worker that has just claimed
+    a job learns it from the database a moment before it runs it."""
+    world = swept.world
+    sweeper = Sweeper(
+        state=swept.state,
+        scheduler=world.scheduler,
+        intake=swept.sweeper.intake,
+        presence=swept.presence,
+        runs_jobs=True,
+        job_timeout=3600,
+        interval=10,
+    )
+    orphan = world.job()
+    attended = world.queue.enqueue(orphan.request, "lint").job  # another check of the commit
+    assert attended is not None
+    for job in (orphan, attended):
+        assert await world.scheduler.announce(job)
+    assert world.queue.claim(swept.presence.id) is not None  # the orphan: no task has it
+    claimed = await world.scheduler.claim(swept.presence.id)  # as a worker task claims
+    assert claimed is not None
+    assert claimed.job.id == attended.id
+
+    await sweeper.sweep()
+    states = [world.queue.get(job.id) for job in (orphan, attended)]
+    assert [job.state if job else None for job in states] == [RUNNING, RUNNING]
+
+    await sweeper.sweep()
+    ended, running = (world.queue.get(job.id) for job in (orphan, attended))
+    assert ended is not None
+    assert running is not None
+    assert (ended.state, ended.conclusion, running.state) == (FINISHED, "failure", RUNNING)
+    run = world.github.check_run(ended.check_run_id or 0)
+    assert run.output.title == "Conveyor lost this run"

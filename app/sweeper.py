@@ -102,7 +102,16 @@ class Sweeper:
             if await self._uninstalled(job.request.installation_id):
                 continue  # GitHub refuses its calls: retrying every sweep would be a storm
             await self.scheduler.announce(job)
-        for job in await self.db.run(self.queue.unreported):
+        for listed in await self.db.run(self.queue.unreported):
+            # A verdict this process's worker is posting right now is left to it; read again,
+            # as it may have been posted since the list was read (GitHub adds the annotations of
+            # every update to the check run: a second post would show each twice).
+            if listed.id in self.scheduler.running_here():
+                continue
+            current = await self.db.run(self.queue.get, listed.id)
+            if current is None or current.reported:
+                continue
+            job = current
             if await self._uninstalled(job.request.installation_id):
                 self.scheduler.installation_gone(job.request.installation_id)  # reporting ends
             await self.scheduler.deliver(job)

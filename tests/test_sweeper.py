@@ -19,7 +19,7 @@ from app.state import State
 from app.state.jobs import FINISHED, QUEUED, RUNNING
 from app.state.presence import Presence, ProcessRecord
 from app.sweeper import Sweeper
-from tests.test_reporter import PATCH_RUN, World, github_world
+from tests.test_reporter import PATCH_RUN, REPORT, World, github_world
 
 
 @dataclass
@@ -66,6 +66,22 @@ async def test_a_verdict_github_was_down_for_is_delivered_by_the_next_sweep(swep
     run = world.github.check_run(job.check_run_id or 0)
     assert (run.status, run.conclusion) == ("completed", "failure")
     assert world.queue.unreported() == []
+
+
+async def test_a_verdict_its_worker_is_posting_is_left_to_it(swept: Swept) -> None:
+    """Recorded, not yet posted, its worker still at it: a sweep then would post it a second
+    time, and GitHub would show every annotation twice."""
+    world = swept.world
+    job = world.job()
+    assert await world.scheduler.announce(job)
+    claimed = await world.scheduler.claim(swept.presence.id)
+    assert claimed is not None
+    world.queue.finish(job.id, REPORT)  # the worker's next step is to post it
+
+    await swept.sweeper.sweep()
+
+    assert world.patches() == []
+    assert [j.id for j in world.queue.unreported()] == [job.id]
 
 
 async def test_a_refused_verdict_is_not_sent_again_by_later_sweeps(swept: Swept) -> None:

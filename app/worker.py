@@ -234,13 +234,19 @@ class WorkerPool:
                 "Its operator can find why in the service log.",
             )
         except Exception as error:
-            log.exception("job %s: failed inside Conveyor", job.id)
-            output = CheckOutput(
-                "failure",
-                "Conveyor could not run this check",
-                f"An error inside Conveyor stopped this run: `{type(error).__name__}`. "
-                "The service log has the details; re-run the check to try again.",
-            )
+            if cancel.is_set() and isinstance(error, CheckoutError):
+                # A git command after the checkout (which branch holds the commit: trust)
+                # stopped by the cancel: the run was cancelled, nothing went wrong.
+                current = await self.db.run(self.queue.get, job.id)
+                output = cancelled_output(current or job)
+            else:
+                log.exception("job %s: failed inside Conveyor", job.id)
+                output = CheckOutput(
+                    "failure",
+                    "Conveyor could not run this check",
+                    f"An error inside Conveyor stopped this run: `{type(error).__name__}`. "
+                    "The service log has the details; re-run the check to try again.",
+                )
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
             # The reports are read and the log is in the database: what the page shows.

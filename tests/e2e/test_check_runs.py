@@ -86,7 +86,7 @@ async def test_synchronize_cancels_the_older_run(harness: Harness) -> None:
     [cancelled] = await harness.completed(old, timeout=20)
     [done] = await harness.completed(new)
 
-    assert cancelled.conclusion == "cancelled"
+    assert cancelled.conclusion == "cancelled", (cancelled.output, harness.logs()[-4000:])
     assert cancelled.output.title == f"Superseded by {new[:7]}"
     assert new in (cancelled.output.summary or "")
     assert done.conclusion == "success"

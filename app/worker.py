@@ -235,7 +235,7 @@ class WorkerPool:
             )
         except Exception as error:
             if cancel.is_set() and isinstance(error, CheckoutError):
-                # A git command after the checkout (which branch holds the commit: trust)
+                # A git command (the checkout, or which branch holds the commit: trust)
                 # stopped by the cancel: the run was cancelled, nothing went wrong.
                 current = await self.db.run(self.queue.get, job.id)
                 output = cancelled_output(current or job)
@@ -319,8 +319,7 @@ class WorkerPool:
             )
         except CheckoutError as error:
             if cancel.is_set():
-                current = await self.db.run(self.queue.get, job.id)
-                return cancelled_output(current or job)
+                raise  # the run was cancelled: `run` says so, as for every git step
             return CheckOutput(
                 error.conclusion,
                 error.title,

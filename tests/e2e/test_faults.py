@@ -22,6 +22,11 @@ from tests.e2e.harness import FAILING, HELD, PASSING, SLOW, Harness, free_port, 
 from tests.e2e.records import until_processed, until_swept
 
 PATCH_RUN = r"/check-runs/\d+$"
+# What GitHub, the network or the disk does to a run is met in the GitHub client, the worker and
+# the sandbox, not in the database: SQLite, except for the burst (concurrent deliveries, each
+# commit run once). The database's side of these flows (a verdict kept and sent by a sweep, a run
+# superseded or ended) runs on both backends in tests/test_sweeper.py and tests/test_worker.py.
+DATABASES = ("sqlite",)
 BRIEF = {"test_brief.py": "import time\n\n\ndef test_brief():\n    time.sleep(2)\n"}
 # A suite that needs no install and runs in a blink: bursts drain quickly.
 TRIVIAL = {".conveyor.yml": "checks:\n  tests:\n    run: python -c pass\n"}
@@ -285,6 +290,7 @@ async def test_repository_that_cannot_be_cloned_fails_with_the_reason(harness: H
 # -- a burst of webhooks ---------------------------------------------------------------------------
 
 
+@pytest.mark.databases("sqlite", "postgresql")
 async def test_burst_of_webhooks_answered_in_time_and_each_commit_run_once(
     make_harness: MakeHarness,
 ) -> None:

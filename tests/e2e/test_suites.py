@@ -7,6 +7,7 @@ tests there (without), then the check runs are read back from the local GitHub.
 
 from __future__ import annotations
 
+import secrets
 import socket
 import textwrap
 from collections.abc import Iterator
@@ -233,22 +234,24 @@ async def test_tests_that_use_too_much_memory_are_stopped(harness: Harness) -> N
 
 
 async def test_a_fork_bomb_is_contained(harness: Harness) -> None:
+    # A sleep no other process on this machine has (tests run in parallel), far longer than the
+    # wait below: one found then outlived the run.
+    mark = f"600.{secrets.randbelow(10**9):09d}"
     bomb = textwrap.dedent(
-        """\
+        f"""\
         import subprocess
 
 
         def test_bomb():
             children = []
             for _ in range(5000):
-                children.append(subprocess.Popen(["sleep", "30"]))
+                children.append(subprocess.Popen(["sleep", "{mark}"]))
         """
     )
     config = '[tool.conveyor.checks.tests]\ninstall = ["pip install pytest"]\nrun = ["pytest"]\n'
     [run] = await run_commit(harness, {"pyproject.toml": config, "test_bomb.py": bomb})
     assert run.conclusion == "failure"
-    # Nothing the run started outlived it: looked for well before the sleeps' 30 s are over.
-    await until_none_left("sleep 30", timeout=10)
+    await until_none_left(mark)
 
 
 async def test_a_tox_project_is_run_as_its_tox_env_says(harness: Harness) -> None:

@@ -284,7 +284,12 @@ def run_pytest(
 ) -> Run:
     """The real pytest in a subprocess, with only pytest's own plugins besides ours."""
     out = project.parent / f"{project.name}-report.jsonl"
+    # A temporary folder of its own: pytest's tmp_path root in the shared /tmp is cleaned by every
+    # session that starts, and many of these run at once beside the test session's own.
+    temporary = project.parent / f"{project.name}-tmp"
+    temporary.mkdir(exist_ok=True)
     env = {
+        "TMPDIR": str(temporary),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(project),
         "LANG": "C.UTF-8",

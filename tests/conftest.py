@@ -74,6 +74,14 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     return url
 
 
+@pytest.fixture(scope="session")
+def venv_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's venv templates (app/suite/venv_templates.py): one fresh venv made per
+    interpreter, not one per test. A template is made by the service alone, never by a run, so
+    sharing it changes nothing a test sees; tests/suite/test_venv_templates.py makes its own."""
+    return tmp_path_factory.mktemp("venv-templates")
+
+
 @pytest.fixture
 async def github(tmp_path: Path) -> AsyncIterator[LocalGitHub]:
     """The local GitHub, started on 127.0.0.1 for one test."""

@@ -228,7 +228,12 @@ class CheckRun:
         whom, when not for every later run."""
         built_in = time.monotonic()
         self.log.section("Installing (network on)")
-        for step in [self.create_venv(interpreter), *self.spec.install]:
+        steps = list(self.spec.install)
+        if await self.copy_venv_template(interpreter, folder):
+            steps[:0] = self.upgrade_pip()
+        else:
+            steps[:0] = [" && ".join([self.create_venv(interpreter), *self.upgrade_pip()])]
+        for step in steps:
             result = await self.sandboxed(
                 step,
                 folder,
@@ -261,13 +266,52 @@ class CheckRun:
         return settings
 
     def create_venv(self, interpreter: Interpreter) -> str:
-        venv = self.paths.venv if self.paths.env else "{env}/venv"
-        upgrade = any("--group" in command for command in self.spec.install)
-        command = f"{shlex.quote(str(interpreter.executable))} -m venv {venv}"
-        if upgrade:
-            # `pip install --group` (PEP 735) needs pip 25.1 or newer.
-            command += f" && {venv}/bin/python -m pip install -q --upgrade 'pip>=25.1'"
-        return command
+        return f"{shlex.quote(str(interpreter.executable))} -m venv {self.venv}"
+
+    def upgrade_pip(self) -> list[str]:
+        if not any("--group" in command for command in self.spec.install):
+            return []
+        # `pip install --group` (PEP 735) needs pip 25.1 or newer.
+        return [f"{self.venv}/bin/python -m pip install -q --upgrade 'pip>=25.1'"]
+
+    @property
+    def venv(self) -> str:
+        return self.paths.venv if self.paths.env else "{env}/venv"
+
+    async def copy_venv_template(self, interpreter: Interpreter, folder: Path) -> bool:
+        """The interpreter's fresh venv copied into `folder` (see venv_templates.py), made once
+        first if need be; False without a sandbox (each environment's venv is at another path)
+        or when none could be made."""
+        if not self.paths.env:
+            return False
+
+        async def make(building: Path) -> bool:
+            command = f"{shlex.quote(str(interpreter.executable))} -I -m venv {self.venv}"
+            self.log.line(f"$ {command}  (made once for every environment of this Python)")
+            result = await self.runner.sandbox.run(
+                command,
+                mounts=[Mount(building, self.paths.env, writable=True)],
+                cwd=self.paths.env,
+                env={
+                    "PATH": "/usr/local/bin:/usr/bin:/bin",
+                    "HOME": self.paths.env,
+                    "LANG": "C.UTF-8",
+                },
+                network=False,
+                limits=self.runner.limits,
+                timeout=max(self.remaining(), 0.1),
+                on_output=self.log.write,
+                cancel=self.cancel,
+                interpreters=self.runner.interpreters,
+            )
+            return result.returncode == 0 and not result.timed_out and not result.cancelled
+
+        copied = await self.runner.environments.venvs.copy_into(
+            interpreter, self.venv, folder, make
+        )
+        if copied:
+            self.log.line(f"(a fresh venv for Python {interpreter.version} at {self.venv})")
+        return copied
 
     # -- the tests ----------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.suite.repository_files import UnreadableFile, file_digest
+from app.suite.venv_templates import VenvTemplates
 
 CACHE_FORMAT = 2  # bump when the layout of an environment changes (2: the marker beside env/)
 READY = "ready"  # in the key's folder, beside ENV
@@ -90,10 +91,14 @@ class Build:
 
 
 class EnvironmentCache:
-    def __init__(self, root: Path, *, keep_per_repository: int = 4) -> None:
+    def __init__(
+        self, root: Path, *, keep_per_repository: int = 4, venvs: Path | None = None
+    ) -> None:
         self.root = root
         self.keep = keep_per_repository
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # Each interpreter's fresh venv, copied into every environment built for it.
+        self.venvs = VenvTemplates(venvs or root / ".venvs")
 
     def folder(self, repository: str, key: str) -> Path:
         return self.root / repository / key

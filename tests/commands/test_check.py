@@ -7,12 +7,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """\
 [tool.conveyor.checks.tests]
 install = ["pip install pytest"]
 run = ["pytest"]
 """
+
+
+@pytest.fixture
+def cache(tmp_path: Path, venv_templates: Path) -> Path:
+    """The command's cache folder (XDG_CACHE_HOME), with the session's venv templates."""
+    environments = tmp_path / "cache" / "conveyor" / "environments"
+    environments.mkdir(parents=True)
+    (environments / ".venvs").symlink_to(venv_templates, target_is_directory=True)
+    return tmp_path / "cache"
 
 
 def check(project: Path, cache: Path) -> subprocess.CompletedProcess[str]:
@@ -33,17 +44,17 @@ def write(project: Path, files: dict[str, str]) -> Path:
     return project
 
 
-def test_a_passing_project_exits_0(tmp_path: Path) -> None:
+def test_a_passing_project_exits_0(tmp_path: Path, cache: Path) -> None:
     project = write(
         tmp_path / "ok",
         {"pyproject.toml": CONFIG, "test_ok.py": "def test_ok():\n    assert 1 + 1 == 2\n"},
     )
-    result = check(project, tmp_path / "cache")
+    result = check(project, cache)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("✔ tests: success — 1 test passed")
 
 
-def test_a_failing_project_exits_1_and_prints_the_annotations(tmp_path: Path) -> None:
+def test_a_failing_project_exits_1_and_prints_the_annotations(tmp_path: Path, cache: Path) -> None:
     project = write(
         tmp_path / "bad",
         {
@@ -51,22 +62,23 @@ def test_a_failing_project_exits_1_and_prints_the_annotations(tmp_path: Path) ->
             "test_bad.py": "def test_bad():\n    total = 1 + 1\n    assert total == 3\n",
         },
     )
-    result = check(project, tmp_path / "cache")
+    result = check(project, cache)
     assert result.returncode == 1
     assert result.stdout.startswith("✖ tests: failure — 1 test failed")
     assert "  test_bad.py:3: assert 2 == 3" in result.stdout.splitlines()
     assert not (project / ".pytest_cache").exists()  # the checkout itself is left as it was
 
 
-def test_a_config_error_names_file_and_line(tmp_path: Path) -> None:
+def test_a_config_error_names_file_and_line(tmp_path: Path, cache: Path) -> None:
     project = write(tmp_path / "cfg", {"pyproject.toml": "[tool.conveyor.checks.tests]\nrum = 1\n"})
-    result = check(project, tmp_path / "cache")
+    result = check(project, cache)
     assert result.returncode == 1
     assert "pyproject.toml:2" in result.stdout
 
 
 def test_a_module_an_extra_brings_imported_behind_the_tests_gets_one_retry_with_it(
     tmp_path: Path,
+    cache: Path,
 ) -> None:
     # The tests import the package; the package imports yaml, which only the extra `yaml`
     # brings. Nothing in the test files names yaml, so only the failed collection says it.
@@ -94,7 +106,7 @@ yaml = ["PyYAML"]
             ),
         },
     )
-    result = check(project, tmp_path / "cache")
+    result = check(project, cache)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout
     assert "could not import `yaml`, which the project's extra `yaml` brings" in result.stdout
@@ -110,7 +122,9 @@ build_wheel = build_editable = prepare_metadata_for_build_wheel = _refuse
 """
 
 
-def test_a_project_whose_build_fails_is_tested_from_its_checkout(tmp_path: Path) -> None:
+def test_a_project_whose_build_fails_is_tested_from_its_checkout(
+    tmp_path: Path, cache: Path
+) -> None:
     project = write(
         tmp_path / "lib",
         {
@@ -133,13 +147,15 @@ test = ["pytest"]
             "tests/test_lib.py": "import lib\n\n\ndef test_lib():\n    assert lib.NAME\n",
         },
     )
-    result = check(project, tmp_path / "cache")
+    result = check(project, cache)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout
     assert "the tests run from the checkout, with `src` on PYTHONPATH" in result.stdout
 
 
-def test_a_project_locked_with_uv_is_tested_on_its_locked_versions(tmp_path: Path) -> None:
+def test_a_project_locked_with_uv_is_tested_on_its_locked_versions(
+    tmp_path: Path, cache: Path
+) -> None:
     # The lock pins iniconfig 1.1.1 (a constraint of uv's own, which pip never reads); installed
     # from pyproject.toml's ranges, pip would take the newest 2.x and the test would fail.
     project = write(
@@ -178,7 +194,7 @@ constraint-dependencies = ["iniconfig==1.1.1"]
     # uv's pin for developers (typer has one): an interpreter no machine here has.
     (project / ".python-version").write_text("3.7\n")
 
-    result = check(project, tmp_path / "cache")
+    result = check(project, cache)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("✔ tests: success — 1 test passed"), result.stdout

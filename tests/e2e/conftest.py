@@ -27,24 +27,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def session_caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def session_caches(tmp_path_factory: pytest.TempPathFactory, venv_templates: Path) -> Path:
     """Installed environments and downloads kept for the whole session (see
     Harness.share_caches): most tests are not about building an environment, and building the
     same one anew for each of them was most of their time."""
-    return tmp_path_factory.mktemp("caches")
+    caches = tmp_path_factory.mktemp("caches")
+    _share_venv_templates(caches, venv_templates)
+    return caches
 
 
 @pytest.fixture
-def caches(request: pytest.FixtureRequest, session_caches: Path) -> Path | None:
-    """The session's caches, or None (empty ones) for a test marked `fresh_environments`."""
-    if request.node.get_closest_marker("fresh_environments"):
-        return None
-    return session_caches
+def caches(
+    request: pytest.FixtureRequest, session_caches: Path, venv_templates: Path, tmp_path: Path
+) -> Path:
+    """The session's caches; for a test marked `fresh_environments`, empty ones of its own but
+    for the venv templates, which only the service makes, never a run (see
+    app/suite/venv_templates.py)."""
+    if not request.node.get_closest_marker("fresh_environments"):
+        return session_caches
+    own = tmp_path / "fresh-caches"
+    _share_venv_templates(own, venv_templates)
+    return own
+
+
+def _share_venv_templates(caches: Path, venv_templates: Path) -> None:
+    (caches / "environments").mkdir(parents=True)
+    (caches / "environments" / ".venvs").symlink_to(venv_templates, target_is_directory=True)
 
 
 @pytest.fixture
 async def harness(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path
 ) -> AsyncIterator[Harness]:
     """The service watching one repository, on SQLite and on PostgreSQL; afterwards, GitHub
     must have refused nothing."""

@@ -35,9 +35,7 @@ AS_AN_ORDINARY_USER = (
 
 
 @pytest.fixture
-async def harness(
-    github: LocalGitHub, tmp_path: Path, caches: Path | None
-) -> AsyncIterator[Harness]:
+async def harness(github: LocalGitHub, tmp_path: Path, caches: Path) -> AsyncIterator[Harness]:
     """SQLite only: these faults are the file's."""
     async with watched(Harness(github, tmp_path, caches=caches)) as world:
         yield world

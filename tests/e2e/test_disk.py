@@ -50,7 +50,7 @@ TEST = "def test_one():\n    assert True\n"
 
 @pytest.fixture
 async def harness(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path
 ) -> AsyncIterator[Harness]:
     extra = {"LOG_LIMIT_KB": str(LOG_LIMIT_KB)}
     world = Harness(github, tmp_path, database_url, caches=caches)

@@ -52,7 +52,7 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def make_harness(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path
 ) -> AsyncIterator[MakeHarness]:
     """A harness with chosen settings; `refusals_allowed` for tests that make GitHub refuse."""
     made: list[tuple[Harness, bool]] = []

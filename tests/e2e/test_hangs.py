@@ -27,7 +27,7 @@ HOUR = 3600.0
 
 @pytest.fixture
 async def harness(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path
 ) -> AsyncIterator[Harness]:
     world = Harness(github, tmp_path, database_url, caches=caches)
     async with watched(world, extra_env={"JOB_TIMEOUT": str(JOB_TIMEOUT)}) as ready:

@@ -32,9 +32,7 @@ BODY = 25 * 1024 * 1024  # GitHub's largest payload
 
 
 @pytest.fixture
-async def harness(
-    github: LocalGitHub, tmp_path: Path, caches: Path | None
-) -> AsyncIterator[Harness]:
+async def harness(github: LocalGitHub, tmp_path: Path, caches: Path) -> AsyncIterator[Harness]:
     """The service on SQLite, restarted under the open-files limits above."""
     if shutil.which("prlimit") is None:
         pytest.skip("prlimit (util-linux) is not installed")

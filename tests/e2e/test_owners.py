@@ -22,7 +22,7 @@ DATABASES = ("sqlite",)
 
 @pytest.fixture
 async def owners(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path
 ) -> AsyncIterator[Harness]:
     """The service watching octo-org's repository, serving octo-org alone."""
     world = Harness(github, tmp_path, database_url, caches=caches)

@@ -4,6 +4,8 @@ as on another machine)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from tests.e2e.harness import HELD, PASSING, SLOW, Harness, free_port, held, rel
 
 @pytest.fixture
 async def web(
-    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path | None
+    github: LocalGitHub, tmp_path: Path, database_url: str | None, caches: Path
 ) -> AsyncIterator[Harness]:
     """`python -m app web` alone: it answers webhooks and runs no tests; workers are added."""
     async with watched(Harness(github, tmp_path, database_url, caches=caches), "web") as world:
@@ -102,8 +104,15 @@ async def test_a_worker_serves_its_own_metrics_and_the_web_the_queue_s(web: Harn
     assert run.conclusion == "success"
 
     async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
-            worker_lines = set((await response.text()).splitlines())
+        # The check run completes on GitHub before the worker has cleaned up and freed its slot.
+        deadline = time.monotonic() + 30
+        while True:
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                worker_lines = set((await response.text()).splitlines())
+            if 'conveyor_job_slots{state="idle"} 1.0' in worker_lines:
+                break
+            assert time.monotonic() < deadline, sorted(worker_lines)
+            await asyncio.sleep(0.1)
         async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
             assert health.status == 200
         async with session.get(f"{web.service.url}/metrics") as response:

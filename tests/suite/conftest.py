@@ -10,5 +10,5 @@ from tests.suite.sandboxed import World, make_runner
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return World(tmp_path, make_runner(tmp_path))
+def world(tmp_path: Path, venv_templates: Path) -> World:
+    return World(tmp_path, make_runner(tmp_path, venvs=venv_templates))

@@ -63,11 +63,13 @@ class World:
         return outcome, (artifacts / "output.log").read_text()
 
 
-def make_runner(root: Path, **fields: object) -> Runner:
+def make_runner(root: Path, *, venvs: Path | None = None, **fields: object) -> Runner:
+    """A runner whose caches are in `root`; `venvs`: the session's venv templates (the
+    `venv_templates` fixture), else its own."""
     return Runner(
         sandbox=open_sandbox(),
         interpreters=discover(),
-        environments=EnvironmentCache(root / "environments"),
+        environments=EnvironmentCache(root / "environments", venvs=venvs),
         downloads=root / "downloads",
         **fields,  # type: ignore[arg-type]
     )

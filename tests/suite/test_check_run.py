@@ -52,6 +52,7 @@ async def test_secrets_reach_the_commands_but_never_the_environment_s_key(world:
 
 async def test_installs_reach_out_through_the_egress_proxy_and_its_refusals_are_logged(
     tmp_path: Path,
+    venv_templates: Path,
 ) -> None:
     async def hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -65,7 +66,7 @@ async def test_installs_reach_out_through_the_egress_proxy_and_its_refusals_are_
     other_port = other.sockets[0].getsockname()[1]
     # The host's loopback plays the operator's index: the one destination allowed there.
     policy = EgressPolicy(allowed=frozenset({("127.0.0.1", port)}))
-    world = World(tmp_path, make_runner(tmp_path, egress=policy))
+    world = World(tmp_path, make_runner(tmp_path, venvs=venv_templates, egress=policy))
     fetch = (
         "python -c 'import sys, urllib.request; "
         "print(urllib.request.urlopen(sys.argv[1]).read().decode())' "

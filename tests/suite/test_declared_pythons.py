@@ -81,8 +81,10 @@ def test_without_declarations_the_default_stays(tmp_path: Path) -> None:
 
 
 @ISOLATED
-async def test_the_declared_python_runs_the_tests_in_the_sandbox(tmp_path: Path) -> None:
-    runner = make_runner(tmp_path)
+async def test_the_declared_python_runs_the_tests_in_the_sandbox(
+    tmp_path: Path, venv_templates: Path
+) -> None:
+    runner = make_runner(tmp_path, venvs=venv_templates)
     installed = [i.version for i in runner.interpreters]
     newest = max(installed, key=lambda v: tuple(int(p) for p in v.split(".")[:2] if p.isdigit()))
     minor = ".".join(newest.split(".")[:2])

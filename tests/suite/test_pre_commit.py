@@ -54,9 +54,9 @@ UNREACHABLE = """\
 
 
 class Project:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, venvs: Path) -> None:
         self.root = root
-        self.world = World(root, make_runner(root))
+        self.world = World(root, make_runner(root, venvs=venvs))
 
     async def check(self, config: str, code: str, ci: str = "") -> tuple[CheckOutput, str]:
         files = {
@@ -76,8 +76,8 @@ class Project:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    return Project(tmp_path)
+def project(tmp_path: Path, venv_templates: Path) -> Project:
+    return Project(tmp_path, venv_templates)
 
 
 async def test_hooks_that_cannot_be_fetched_are_named_and_the_others_still_run(
@@ -174,6 +174,7 @@ repos:
 
 async def test_local_hooks_that_uv_run_get_the_project_s_locked_environment(
     tmp_path: Path,
+    venv_templates: Path,
 ) -> None:
     plan = tmp_path / "plan"
     plan.mkdir()
@@ -192,7 +193,7 @@ async def test_local_hooks_that_uv_run_get_the_project_s_locked_environment(
     files = {**UV_PROJECT, "uv.lock": (plan / "uv.lock").read_text()}
     check = pre_commit_check(plan)
     assert check.dependency_files == (".pre-commit-config.yaml", "pyproject.toml", "uv.lock")
-    world = World(tmp_path, make_runner(tmp_path))
+    world = World(tmp_path, make_runner(tmp_path, venvs=venv_templates))
 
     outcome, log = await world.run(check, files=files)
 

@@ -29,9 +29,14 @@ async def test_what_an_earlier_attempt_left_is_not_read_and_the_run_leaves_nothi
     assert sorted(p.name for p in artifacts.iterdir()) == ["output.log"]
 
 
-async def test_untrusted_installs_get_the_index_without_its_credentials(tmp_path: Path) -> None:
+async def test_untrusted_installs_get_the_index_without_its_credentials(
+    tmp_path: Path, venv_templates: Path
+) -> None:
     index = "https://ci-bot:hunter2-long-secret@pypi.corp.example/simple"
-    world = World(tmp_path, make_runner(tmp_path, install_env=(("PIP_INDEX_URL", index),)))
+    world = World(
+        tmp_path,
+        make_runner(tmp_path, venvs=venv_templates, install_env=(("PIP_INDEX_URL", index),)),
+    )
     show = ('echo "index=$PIP_INDEX_URL"',)
     _, trusted_log = await world.run(check(install=show, env=(("V", "1"),)))
     _, fork_log = await world.run(check(install=show, env=(("V", "2"),)), trusted=False)

@@ -231,6 +231,7 @@ def _wheel(folder: Path) -> None:
 )
 async def test_tox_commands_that_install_and_use_envtmpdir_run_in_the_sandbox(
     tmp_path: Path,
+    venv_templates: Path,
 ) -> None:
     # Before: the `pip install` ran in the test step (network off, environment read-only) and
     # `{envtmpdir}` was a folder nobody had made.
@@ -258,7 +259,7 @@ async def test_tox_commands_that_install_and_use_envtmpdir_run_in_the_sandbox(
     (project / "wheels").mkdir()
     _wheel(project / "wheels")
     check = planned_tests(project)
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, venvs=venv_templates)
     log = RunLog(tmp_path / "run" / "output.log", Masker(()))
     try:
         outcome = await runner.run(

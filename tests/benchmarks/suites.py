@@ -11,6 +11,9 @@ tested by the real service, beside the same work done by hand in the same run:
   Target: no more than the hand-run time plus 1 s.
 - second run: a new commit that changes only test code; Conveyor reuses the environment. Against
   the bare `pytest` time in an installed environment. Target: under 1 s plus that time.
+- new dependencies: a third commit that changes pyproject.toml, so a new environment is built,
+  now from the interpreter's venv template that the first run made (app/suite/venv_templates.py).
+  Against the first run by hand, which builds one from nothing too.
 - the sandbox's own overhead per command: `true` through the sandbox against `true` run plainly.
   Target: under 50 ms.
 """
@@ -66,7 +69,7 @@ def by_hand(bare: Path, work: Path) -> tuple[float, float]:
     return first, bare_pytest
 
 
-async def conveyor(root: Path) -> tuple[float, float, Path]:
+async def conveyor(root: Path) -> tuple[float, float, float, Path]:
     github = LocalGitHub(root / "github")
     await github.start()
     harness = Harness(github, root)
@@ -79,7 +82,9 @@ async def conveyor(root: Path) -> tuple[float, float, Path]:
         first = await _push_and_wait(harness)
         harness.commit({"test_b.py": tests_file("b", 1)}, "one more test")
         second = await _push_and_wait(harness)
-        return first, second, harness.repo.bare_path
+        harness.commit({"pyproject.toml": PYPROJECT + "\n# dependencies changed\n"}, "deps")
+        third = await _push_and_wait(harness)
+        return first, second, third, harness.repo.bare_path
     finally:
         harness.service.stop()
         await github.stop()
@@ -119,7 +124,7 @@ async def sandbox_overhead(tmp: Path, runs: int = 50) -> tuple[float, float]:
 async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp:
         root = Path(tmp)
-        first, second, bare = await conveyor(root / "conveyor")
+        first, second, third, bare = await conveyor(root / "conveyor")
         hand_first, bare_pytest = by_hand(bare, root / "hand")
         sandboxed, plain = await sandbox_overhead(root)
         git(root, "--version")
@@ -130,6 +135,10 @@ async def main() -> None:
     print(
         f"second run    Conveyor {second:6.2f} s   bare pytest {bare_pytest:6.2f} s   "
         f"difference {second - bare_pytest:+.2f} s   (target: under +1 s)"
+    )
+    print(
+        f"new deps      Conveyor {third:6.2f} s   by hand {hand_first:6.2f} s   "
+        f"difference {third - hand_first:+.2f} s   (a new environment, the venv template made)"
     )
     print(
         f"sandbox       `true` {sandboxed * 1000:6.1f} ms   plain {plain * 1000:6.1f} ms   "

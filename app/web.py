@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from app import pages
@@ -93,7 +94,11 @@ def create_app(
     settings: Settings, *, role: str = "serve", workers: int | None = None
 ) -> web.Application:
     """The HTTP service; with `workers` (default: WORKERS) it also runs tests."""
-    app = web.Application(client_max_size=MAX_BODY, handler_args={"lingering_time": LINGERING_TIME})
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        handler_args={"lingering_time": LINGERING_TIME},
+        middlewares=[_page_not_found],
+    )
     app[SETTINGS] = settings
     app[BODIES] = LargeBodies(LARGE_BODIES)
     app[TASKS] = set()
@@ -103,6 +108,7 @@ def create_app(
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/runs/{public_id}", run_page)
     app.router.add_get("/runs/{public_id}/log", run_log)
+    app.router.add_get("/runs/{public_id}/lines", run_lines)
     return app
 
 
@@ -126,6 +132,19 @@ def _lifecycle(role: str, workers: int) -> Callable[[web.Application], AsyncIter
         await service.stop()
 
     return lifecycle
+
+
+@web.middleware
+async def _page_not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A person who follows a wrong link gets a page saying so, not a bare 404."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound as error:
+        if error.content_type == "text/html" or request.method != "GET":
+            raise
+        raise web.HTTPNotFound(
+            text=pages.not_found("There is nothing at this address."), content_type="text/html"
+        ) from None
 
 
 def _refuse(status: int, reason: str, *, unread: bool = False) -> web.Response:
@@ -263,12 +282,15 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def _job(request: web.Request) -> Job:
     public_id = request.match_info["public_id"]
-    if not PUBLIC_ID.fullmatch(public_id):
-        raise web.HTTPNotFound(text="No such run.")
     state = request.app[SERVICE].state
-    job = await state.db.run(state.jobs.by_public_id, public_id)
+    job = None
+    if PUBLIC_ID.fullmatch(public_id):
+        job = await state.db.run(state.jobs.by_public_id, public_id)
     if job is None:
-        raise web.HTTPNotFound(text="No such run.")
+        raise web.HTTPNotFound(
+            text=pages.not_found("There is no run at this address."),
+            content_type="text/html",
+        )
     return job
 
 
@@ -283,19 +305,55 @@ async def run_log(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="offset must be a whole number, 0 or more")
     state = request.app[SERVICE].state
     data, size = await state.db.run(state.logs.read, job.id, offset)
+    headers = {"X-Log-Size": str(size), "X-Run-State": job.state, "Cache-Control": "no-store"}
+    if "download" in request.query:
+        name = f"{job.request.repo_full_name.replace('/', '-')}-{job.check_name}-{job.id}.log"
+        headers["Content-Disposition"] = f'attachment; filename="{_safe_file_name(name)}"'
+    return web.Response(body=data, content_type="text/plain", charset="utf-8", headers=headers)
+
+
+async def run_lines(request: web.Request) -> web.Response:
+    """The complete lines of the log after byte `offset`, as the run page's rows numbered from
+    `line`; the page asks again from X-Log-Size with X-Next-Line."""
+    job = await _job(request)
+    try:
+        offset = int(request.query.get("offset", "0"))
+        line = int(request.query.get("line", "1"))
+    except ValueError:
+        offset = line = -1
+    if offset < 0 or line < 1:
+        raise web.HTTPBadRequest(text="offset and line must be whole numbers (line from 1)")
+    state = request.app[SERVICE].state
+    data, size = await state.db.run(state.logs.read, job.id, offset)
+    complete, _, partial = data.rpartition(b"\n")
+    if complete or data.endswith(b"\n"):
+        complete += b"\n"
+    else:
+        complete = b""
+    # An unfinished last line is asked for again next time, whole.
+    size -= len(partial)
     return web.Response(
-        body=data,
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Log-Size": str(size), "X-Run-State": job.state, "Cache-Control": "no-store"},
+        text=await asyncio.to_thread(pages.log_lines, complete, line) if complete else "",
+        content_type="text/html",
+        headers={
+            "X-Log-Size": str(size),
+            "X-Next-Line": str(line + complete.count(b"\n")),
+            "X-Run-State": job.state,
+            "Cache-Control": "no-store",
+        },
     )
+
+
+def _safe_file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
 async def run_page(request: web.Request) -> web.Response:
     job = await _job(request)
     state = request.app[SERVICE].state
     data, size = await state.db.run(state.logs.read, job.id)
-    page = pages.run_page(job, data, size)
+    # Off the event loop: a long log takes a while to lay out, and webhooks must not wait.
+    page = await asyncio.to_thread(pages.run_page, job, data, size)
     return web.Response(
         text=page,
         content_type="text/html",

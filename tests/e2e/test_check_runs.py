@@ -44,12 +44,24 @@ async def test_passing_pull_request_goes_queued_in_progress_success(harness: Har
     assert run.external_id
     assert run.started_at is not None
     assert run.completed_at is not None
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(run.details_url) as page,
-    ):
-        assert page.status == 200
-        assert "success" in await page.text()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(run.details_url) as page:
+            assert page.status == 200
+            html = await page.text()
+            assert '<span class="badge success" id="state">success</span>' in html
+            assert f'/commit/{sha}">{sha[:7]}</a>' in html  # linked to the commit on GitHub
+            assert '<div class="row" id="L1"><a href="#L1">1</a>' in html
+        async with session.get(f"{run.details_url}/lines?offset=0&line=1") as rows:
+            # What the live page appends: every complete line, numbered from the one asked.
+            assert rows.status == 200
+            lines = int(rows.headers["X-Next-Line"]) - 1
+            assert lines > 5
+            assert f'id="L{lines}"' in await rows.text()
+        async with session.get(f"{run.details_url}/log?download=1") as raw:
+            assert raw.headers["Content-Disposition"].startswith('attachment; filename="octo-org')
+        async with session.get(f"{harness.service.url}/no/such/page") as missing:
+            assert missing.status == 404
+            assert "<h1>Nothing here</h1>" in await missing.text()
 
 
 @pytest.mark.databases("sqlite")

@@ -14,9 +14,8 @@ import html
 import re
 from dataclasses import dataclass, replace
 
-SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-# CSI sequences other than SGR, OSC (ended by BEL or ST), two-character escapes.
-OTHER_ESCAPE = re.compile(r"\x1b(?:\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
+from app.report.escapes import OTHER_ESCAPE, SGR, strip_escapes
+
 NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
 
 
@@ -43,7 +42,7 @@ PLAIN = Style()
 
 def strip(text: str) -> str:
     """The text without any escape sequence."""
-    return OTHER_ESCAPE.sub("", SGR.sub("", text))
+    return strip_escapes(text)
 
 
 def line_to_html(line: str, style: Style = PLAIN) -> tuple[str, Style]:

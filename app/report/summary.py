@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.report import limits
+from app.report.escapes import strip_escapes
 from app.report.insight import (
     ReportContext,
     coverage_line,
@@ -285,7 +286,8 @@ def _annotations(failing: Sequence[TestCase]) -> tuple[Annotation, ...]:
 
 
 def _text(outcome: SuiteOutcome) -> str:
-    """The command, the link to the whole log, and as much of the log's end as GitHub takes."""
+    """The command, the link to the whole log, the failing tests' tracebacks, and as much of
+    the log's end as GitHub takes; no terminal escapes (GitHub would show them as `␛[32m`)."""
     # Each at most a quarter of the text, so that the log always has room.
     quarter = limits.TEXT_BYTES // 4
     # Several commands as the shell reads them: each runs only if the one before passed.
@@ -295,10 +297,30 @@ def _text(outcome: SuiteOutcome) -> str:
         if outcome.log_url
         else ""
     )
+    tracebacks = _tracebacks(outcome, quarter)
+    tail = strip_escapes(outcome.log_tail)
     # The fence of the whole tail is at least as long as that of any part of it.
-    marks = len(fence(outcome.log_tail)) - len(outcome.log_tail)
-    room = limits.TEXT_BYTES - limits.size(head + link) - marks
-    return f"{head}{link}{fence(limits.keep_tail(outcome.log_tail, room))}"
+    marks = len(fence(tail)) - len(tail)
+    room = limits.TEXT_BYTES - limits.size(head + link + tracebacks) - marks
+    return f"{head}{link}{tracebacks}{fence(limits.keep_tail(tail, room))}"
+
+
+def _tracebacks(outcome: SuiteOutcome, room: int) -> str:
+    """The failing tests' tracebacks, first ones first, in `room` bytes: what a developer reads
+    before the log's end."""
+    failing = [c for c in (outcome.results.failing if outcome.results else ()) if c.details]
+    if not failing:
+        return ""
+    parts = ["### Tracebacks\n\n"]
+    used = limits.size(parts[0])
+    for case in failing:
+        part = f"{_code(case.node_id)}\n{fence(strip_escapes(case.details[-4000:]))}\n\n"
+        if used + limits.size(part) > room:
+            parts.append(f"… and {len(failing) - len(parts) + 1} more (see the log)\n\n")
+            break
+        parts.append(part)
+        used += limits.size(part)
+    return "".join(parts)
 
 
 def _code(text: str) -> str:

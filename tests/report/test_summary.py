@@ -142,13 +142,25 @@ def test_every_failing_case_is_annotated_on_its_file_and_line(mixed: Run) -> Non
     assert "tests/test_sample.py:13: RuntimeError" in raises.raw_details
 
 
-def test_the_log_tail_is_fenced_after_the_command(mixed: Run) -> None:
+def test_the_tracebacks_then_the_log_tail_are_fenced_after_the_command(mixed: Run) -> None:
     result = build_output(outcome(mixed, log_url="https://ci.example.com/runs/x/log"))
     head, link, rest = result.text.split("\n\n", 2)
     assert head == "`$ python -m pytest -ra --junitxml=junit.xml`"
     assert link == "Full log: https://ci.example.com/runs/x/log"
-    assert fenced_block(rest) == mixed.output
-    assert "FAILED tests/test_sample.py::test_fails - assert (1 + 1) == 3" in fenced_block(rest)
+    split = rest.index("\n\n```\n" + mixed.output[:40])
+    tracebacks, tail = rest[:split], rest[split + 2 :]
+    assert tracebacks.startswith("### Tracebacks\n\n`tests/test_sample.py::test_fails`\n```\n")
+    assert "assert (1 + 1) == 3" in tracebacks
+    assert tracebacks.index("test_fails") < tracebacks.index("test_raises")
+    assert fenced_block(tail) == mixed.output
+    assert "FAILED tests/test_sample.py::test_fails - assert (1 + 1) == 3" in fenced_block(tail)
+
+
+def test_the_text_for_github_has_no_terminal_escapes(mixed: Run) -> None:
+    coloured = replace(outcome(mixed), log_tail="\x1b[32m1 passed\x1b[0m\x1b]0;t\x07\n50%\r100%\n")
+    text = build_output(coloured).text
+    assert "\x1b" not in text
+    assert "```\n1 passed\n100%\n" in text  # a progress bar's last state
 
 
 def test_all_passing_is_success(tmp_path: Path) -> None:
@@ -222,7 +234,8 @@ def test_cancelled_wins_over_everything(mixed: Run) -> None:
         (),
         (RERUN_ALL,),
     )
-    assert fenced_block(result.text) == mixed.output
+    tail = result.text[result.text.index("\n\n```\n" + mixed.output[:40]) :]
+    assert fenced_block(tail) == mixed.output
 
 
 # -- the log tail ------------------------------------------------------------------------------

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 
 SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-# CSI sequences other than SGR, OSC (ended by BEL or ST), two-character escapes, a lone ESC.
-OTHER_ESCAPE = re.compile(r"\x1b(?:\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
+# CSI sequences other than SGR, OSC (ended by BEL or ST), character set choices (ESC ( B),
+# two-character escapes, a lone ESC.
+OTHER_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|.)?"
+)
 
 
 def strip_escapes(text: str) -> str:

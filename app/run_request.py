@@ -39,3 +39,6 @@ class RunRequest:
     html_url: str | None = None
     # Only these tests (pytest node ids): "Re-run failed". Empty: all of them.
     only_tests: tuple[str, ...] = ()
+    # Whether GitHub says the repository is private; None: not known (runs stored by an older
+    # version). Only a repository known to be public has its history and badges shown to all.
+    private: bool | None = None

@@ -72,6 +72,11 @@ def _repo(data: dict[str, Any]) -> dict[str, Any]:
     return repo
 
 
+def _private(repo: dict[str, Any]) -> bool | None:
+    private = repo.get("private")
+    return private if isinstance(private, bool) else None
+
+
 def _branch_lane(repo: dict[str, Any], branch: str) -> str:
     return f"{repo['id']}:branch:{branch}"
 
@@ -87,6 +92,7 @@ def _request(event: sansio.Event, **fields: Any) -> RunRequest:
         installation_id=iid,
         clone_url=repo["clone_url"],
         html_url=repo.get("html_url"),
+        private=_private(repo),
         **fields,
     )
 
@@ -103,6 +109,7 @@ def pull_request_run(pr: dict[str, Any], installation: int, reason: str) -> RunR
         installation_id=installation,
         clone_url=base_repo["clone_url"],
         html_url=base_repo.get("html_url"),
+        private=_private(base_repo),
         head_sha=head["sha"],
         # A fork's commits are fetched from the base repository, where GitHub keeps them.
         fetch_ref=f"refs/pull/{number}/head" if from_fork else f"refs/heads/{head['ref']}",

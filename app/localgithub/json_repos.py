@@ -22,7 +22,7 @@ class RepoJson(AccountJson):
             "node_id": node_id("Repository", repo.id),
             "name": repo.name,
             "full_name": repo.full_name,
-            "private": True,
+            "private": repo.private,
         }
 
     def repo_ref(self, repo: RepoRecord) -> JsonObject:
@@ -63,7 +63,7 @@ class RepoJson(AccountJson):
                 "node_id": node_id("Repository", repo.id),
                 "name": repo.name,
                 "full_name": repo.full_name,
-                "private": True,
+                "private": repo.private,
                 "owner": owner,
                 "html_url": html,
                 "description": None,
@@ -94,7 +94,7 @@ class RepoJson(AccountJson):
                 "watchers": 0,
                 "default_branch": repo.default_branch,
                 "topics": [],
-                "visibility": "private",
+                "visibility": "private" if repo.private else "public",
             }
         )
         if "master_branch" in obj:

@@ -97,6 +97,7 @@ class RepoRecord:
     fork: bool = False
     parent_id: int | None = None
     created_installation_id: int | None = None
+    private: bool = True
     next_number: int = 1
     # Who may do what, beyond the owner (lowercase login -> admin, maintain, write, triage or
     # read): what `GET .../collaborators/{username}/permission` answers from.

@@ -28,6 +28,7 @@ class RepoSteps(Steps):
         installation_id: int | None = None,
         default_branch: str = "main",
         owner_type: str = "User",
+        private: bool = True,
     ) -> Repository:
         if not _NAME.match(name) or name in (".", ".."):
             raise ValueError(f"invalid repository name {name!r}")
@@ -54,6 +55,7 @@ class RepoSteps(Steps):
             created_at=moment,
             pushed_at=moment,
             created_installation_id=installation_id,
+            private=private,
         )
         self._world.repos[record.id] = record
         if installation is not None:
@@ -87,6 +89,7 @@ class RepoSteps(Steps):
             pushed_at=moment,
             fork=True,
             parent_id=parent.id,
+            private=parent.private,  # a fork has its parent's visibility
         )
         self._world.repos[record.id] = record
         return self._world.repository(record)

@@ -49,6 +49,7 @@ REQUEST_COLUMNS = (
     "base_branch",
     "html_url",
     "only_tests",
+    "private",
 )
 
 
@@ -104,6 +105,7 @@ class Job:
         data = dict(row)
         asked = {name: data.pop(name) for name in REQUEST_COLUMNS}
         asked["from_fork"] = bool(asked["from_fork"])
+        asked["private"] = None if asked["private"] is None else bool(asked["private"])
         asked["only_tests"] = tuple(json.loads(asked["only_tests"])) if asked["only_tests"] else ()
         data["request"] = RunRequest(**asked)
         data["trusted"] = None if data.get("trusted") is None else bool(data["trusted"])
@@ -168,8 +170,9 @@ class JobQueue:
                 "INSERT INTO jobs (public_id, repo_full_name, repo_id, installation_id,"
                 " clone_url, head_sha, fetch_ref, lane, check_name, reason, head_branch,"
                 " pull_number, from_fork, commit_message, rerun_of, state, created_at,"
-                " base_branch, html_url, only_tests)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " base_branch, html_url, only_tests, private)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (
                     secrets.token_urlsafe(24),
                     request.repo_full_name,
@@ -191,6 +194,7 @@ class JobQueue:
                     request.base_branch,
                     request.html_url,
                     json.dumps(list(request.only_tests)) if request.only_tests else None,
+                    None if request.private is None else int(request.private),
                 ),
             ).fetchone()
             assert inserted is not None

@@ -73,7 +73,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     -- Why the job's last attempt ended without a verdict (its process was killed, say).
     interrupted TEXT,
     -- The commit whose job replaced this one (a newer push to the same branch or pull request).
-    superseded_by TEXT
+    superseded_by TEXT,
+    -- 1 if GitHub says the repository is private, 0 if public, NULL if not known.
+    private BIGINT
 );
 CREATE INDEX IF NOT EXISTS jobs_commit ON jobs (repo_id, head_sha, check_name);
 CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (lane, state);
@@ -151,6 +153,7 @@ ADDED_COLUMNS = (
     ("job_logs", "attempt", "BIGINT"),
     ("jobs", "interrupted", "TEXT"),
     ("jobs", "superseded_by", "TEXT"),
+    ("jobs", "private", "BIGINT"),
 )
 MIGRATION_LOCK = 0x6D696772  # "migr"
 # Indexes on added columns: made once the columns exist, in old databases as in new ones.

@@ -218,7 +218,7 @@ async def test_each_example_payload_produces_exactly_what_it_asks_for(name: str)
     # the pull request's base, else the default branch.
     base = (data.get("pull_request") or {}).get("base", {}).get("ref") or repo.get("default_branch")
     runs = [
-        replace(e, html_url=repo["html_url"], base_branch=base)
+        replace(e, html_url=repo["html_url"], base_branch=base, private=repo["private"])
         for e in expected
         if isinstance(e, RunRequest)
     ]
@@ -360,6 +360,7 @@ async def test_a_fork_pull_request_is_fetched_from_the_base_repository(action: s
         from_fork=True,
         base_branch="master",
         html_url="https://github.com/Codertocat/Hello-World",
+        private=False,
     )
 
 
@@ -449,3 +450,20 @@ async def test_a_run_command_in_a_pull_request_comment_is_passed_on(
 )
 async def test_other_comments_are_not_commands(body: str) -> None:
     assert (await dispatch("issue_comment", pull_request_comment(body))).commands == []
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"), [(True, True), (False, False), ("yes", None), (None, None)]
+)
+async def test_whether_the_repository_is_private_is_what_github_said_or_not_known(
+    said: object, kept: bool | None
+) -> None:
+    data = load("push.with-new-branch.json")
+    data["created"] = False
+    data["after"] = "a" * 40
+    if said is None:
+        del data["repository"]["private"]
+    else:
+        data["repository"]["private"] = said
+    [request] = (await dispatch("push", data)).runs
+    assert request.private is kept

@@ -84,6 +84,16 @@ def test_enqueue_stores_every_field_of_the_request(queue: JobQueue) -> None:
     assert queue.by_public_id("nope") is None
 
 
+@pytest.mark.parametrize("private", [True, False, None])
+def test_whether_the_repository_is_private_is_kept_as_github_said(
+    queue: JobQueue, private: bool | None
+) -> None:
+    job = new_job(queue, request(private=private))
+    stored = queue.get(job.id)
+    assert stored is not None
+    assert stored.request.private is private
+
+
 def test_one_job_per_repo_sha_and_check_across_events(queue: JobQueue) -> None:
     first = queue.enqueue(request(reason="push"), CHECK)
     assert first.job is not None

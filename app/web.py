@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -20,16 +21,21 @@ from gidgethub import BadRequest, ValidationFailure, sansio
 
 from app import pages
 from app.metrics import CONTENT_TYPE
+from app.pages.history import badge_svg
 from app.service import Service
 from app.settings import Settings
 from app.state.database import DatabaseError
 from app.state.deliveries import Delivery
+from app.state.job_history import HistoryFilter
 from app.state.jobs import Job
 
 log = logging.getLogger(__name__)
 
 # What `secrets.token_urlsafe` makes: anything else is not a run, without asking the database.
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# GitHub's own rules for account and repository names.
+REPOSITORY = r"/{owner:[A-Za-z0-9][A-Za-z0-9-]{0,38}}/{repo:[A-Za-z0-9._-]{1,100}}"
+BADGE_CACHE = "max-age=60"  # a badge follows the branch within a minute
 
 # GitHub caps payloads at 25 MB; anything bigger is not from GitHub.
 MAX_BODY = 25 * 1024 * 1024
@@ -109,6 +115,11 @@ def create_app(
     app.router.add_get("/runs/{public_id}", run_page)
     app.router.add_get("/runs/{public_id}/log", run_log)
     app.router.add_get("/runs/{public_id}/lines", run_lines)
+    # After every other route: an owner named like one of them is not reachable here.
+    app.router.add_get("/", index)
+    app.router.add_get(REPOSITORY, repository_runs)
+    app.router.add_get(REPOSITORY + "/latest", latest_run)
+    app.router.add_get(REPOSITORY + "/badge.svg", badge)
     return app
 
 
@@ -358,4 +369,83 @@ async def run_page(request: web.Request) -> web.Response:
         text=page,
         content_type="text/html",
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+async def index(request: web.Request) -> web.Response:
+    """What this Conveyor is, its queue, and the recent runs of public repositories."""
+    service = request.app[SERVICE]
+    state = service.state
+    recent = await state.db.run(state.runs.recent_public)
+    counts = await state.db.run(state.jobs.counts)
+    page = await asyncio.to_thread(pages.index_page, recent, counts, None, time.time())
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def _public_repository(request: web.Request) -> str:
+    """The repository the address names, if GitHub said it is public; else a 404 that says
+    nothing of whether it exists (a private repository's runs are reached through the links in
+    its check runs)."""
+    name = f"{request.match_info['owner']}/{request.match_info['repo']}"
+    state = request.app[SERVICE].state
+    if not await state.db.run(state.runs.public, name):
+        raise web.HTTPNotFound(
+            text=pages.not_found("No public repository by this name has runs here."),
+            content_type="text/html",
+        )
+    return name
+
+
+def _history_filter(request: web.Request) -> HistoryFilter:
+    query = request.query
+
+    def number(key: str) -> int | None:
+        value = query.get(key, "").strip().lstrip("#")
+        if not value:
+            return None
+        if not value.isdigit() or len(value) > 18:
+            raise web.HTTPBadRequest(text=f"{key} must be a whole number")
+        return int(value)
+
+    return HistoryFilter(
+        branch=query.get("branch") or None,
+        pull_number=number("pull"),
+        check=query.get("check") or None,
+        conclusion=query.get("conclusion") or None,
+        before=number("before"),
+    )
+
+
+async def repository_runs(request: web.Request) -> web.Response:
+    name = await _public_repository(request)
+    chosen = _history_filter(request)
+    state = request.app[SERVICE].state
+    jobs = await state.db.run(state.runs.runs, name, chosen)
+    checks = await state.db.run(state.runs.checks, name)
+    page = await asyncio.to_thread(pages.repository_page, name, jobs, checks, chosen, time.time())
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def latest_run(request: web.Request) -> web.Response:
+    """A redirect to the newest run of a branch (and check): a link that stays right."""
+    name = await _public_repository(request)
+    chosen = _history_filter(request)
+    state = request.app[SERVICE].state
+    job = await state.db.run(state.runs.latest, name, chosen.branch, chosen.check)
+    if job is None:
+        raise web.HTTPNotFound(
+            text=pages.not_found("This branch has no runs yet."), content_type="text/html"
+        )
+    raise web.HTTPFound(f"/runs/{job.public_id}", headers={"Cache-Control": "no-store"})
+
+
+async def badge(request: web.Request) -> web.Response:
+    name = await _public_repository(request)
+    chosen = _history_filter(request)
+    state = request.app[SERVICE].state
+    status = await state.db.run(state.runs.badge, name, chosen.branch, chosen.check)
+    return web.Response(
+        text=badge_svg(chosen.check or "conveyor", status),
+        content_type="image/svg+xml",
+        headers={"Cache-Control": BADGE_CACHE},
     )

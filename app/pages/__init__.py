@@ -13,10 +13,23 @@ from pathlib import Path
 
 import jinja2
 
+from app.pages.history import filter_query, run_rows
 from app.pages.log_view import log_view
 from app.pages.markdown import render_markdown
 from app.pages.run_view import duration, run_view
+from app.state.job_history import PAGE, HistoryFilter
 from app.state.jobs import Job
+
+CONCLUSIONS = (
+    "success",
+    "failure",
+    "timed_out",
+    "cancelled",
+    "neutral",
+    "skipped",
+    "queued",
+    "running",
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATE_COLOURS = {"success": "#1a7f37", "failure": "#cf222e", "timed_out": "#cf222e"}
@@ -71,4 +84,35 @@ def log_lines(data: bytes, first_line: int) -> str:
 def not_found(message: str) -> str:
     return _environment.get_template("not_found.html").render(
         message=message, favicon=favicon(None)
+    )
+
+
+def repository_page(
+    repository: str, jobs: list[Job], checks: list[str], chosen: HistoryFilter, now: float
+) -> str:
+    """A repository's runs, newest first, `PAGE` at a time, with the filters people chose."""
+    older = filter_query(chosen, before=jobs[-1].id) if len(jobs) == PAGE else ""
+    unfiltered = HistoryFilter()
+    return _environment.get_template("repository.html").render(
+        repository=repository,
+        rows=run_rows(jobs, now),
+        checks=checks,
+        conclusions=CONCLUSIONS,
+        chosen=chosen,
+        filtered=chosen != unfiltered,
+        older=older,
+        show_repository=False,
+        favicon=favicon(jobs[0].conclusion or jobs[0].state if jobs else None),
+    )
+
+
+def index_page(recent: list[Job], counts: dict[str, int], app_url: str | None, now: float) -> str:
+    return _environment.get_template("index.html").render(
+        rows=run_rows(recent, now),
+        queued=counts.get("queued", 0),
+        running=counts.get("running", 0),
+        app_url=app_url,
+        filtered=False,
+        show_repository=True,
+        favicon=favicon(None),
     )

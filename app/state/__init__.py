@@ -14,6 +14,7 @@ from app.state import schema
 from app.state.database import Database, open_database
 from app.state.deliveries import Deliveries
 from app.state.installations import Installations
+from app.state.job_history import JobHistory
 from app.state.jobs import JobQueue
 from app.state.logs import JobLogs
 from app.state.presence import Processes
@@ -29,6 +30,7 @@ class State:
     history: TestHistory
     logs: JobLogs
     processes: Processes
+    runs: JobHistory  # the jobs read for people: pages, badges
 
     @classmethod
     def on(cls, db: Database) -> State:
@@ -42,6 +44,7 @@ class State:
             TestHistory(db),
             JobLogs(db),
             Processes(db),
+            JobHistory(db),
         )
 
     def close(self) -> None:

@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_commit ON jobs (repo_id, head_sha, check_name);
 CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (lane, state);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
+-- A repository's runs, newest first (job_history.py; names compared as GitHub does).
+CREATE INDEX IF NOT EXISTS jobs_repository ON jobs (LOWER(repo_full_name), id);
 
 -- What a commit runs, worked out once by the first of its jobs (plan: JSON; error: for people).
 CREATE TABLE IF NOT EXISTS plans (

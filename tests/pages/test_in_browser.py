@@ -199,3 +199,49 @@ async def test_hostile_text_is_shown_as_text(served: Served, page: Page) -> None
     assert body.count(HOSTILE) >= 4  # commit message, branch, annotation, log
     assert await page.locator("img").count() == 0
     assert await page.evaluate("window.hacked") is None
+
+
+async def test_a_public_repository_s_history_filters_and_its_badge_follows_the_branch(
+    served: Served, page: Page
+) -> None:
+    first = served.add(private=False, lane="a")
+    served.state.jobs.finish(first.id, failed_output())
+    feature = served.add(private=False, head_sha="b" * 40, head_branch="feature", lane="b")
+    served.state.jobs.finish(feature.id, CheckOutput("success", "1 test passed", "ok"))
+
+    await page.goto(f"{served.url}/octo/hello")
+    assert await page.locator("table.runs tbody tr").count() == 2
+    await page.select_option("select[name=conclusion]", "failure")
+    await page.click("form.filters button")
+    await page.wait_for_url("**conclusion=failure**")
+    rows = page.locator("table.runs tbody tr")
+    assert await rows.count() == 1
+    await rows.locator("a").first.click()
+    await page.wait_for_url(f"**/runs/{first.public_id}")
+
+    badge = f"{served.url}/octo/hello/badge.svg?branch=main"
+    await page.goto(badge)
+    assert "failing" in await page.content()
+    fixed = served.add(private=False, head_sha="c" * 40, lane="c")
+    served.state.jobs.finish(fixed.id, CheckOutput("success", "1 test passed", "ok"))
+    # The browser keeps the badge a minute (as GitHub's image proxy would): asked anew, it has
+    # followed the branch.
+    fresh = await page.request.get(badge)
+    assert fresh.headers["cache-control"] == "max-age=60"
+    assert "passing" in await fresh.text()
+    await page.goto(f"{served.url}/octo/hello/latest?branch=main")
+    assert page.url.endswith(f"/runs/{fixed.public_id}")
+
+
+async def test_a_private_repository_is_not_listed_to_anyone_yet(served: Served, page: Page) -> None:
+    secret = served.add(private=True, commit_message="secret plans")
+    served.state.jobs.finish(secret.id, failed_output())
+    for address in ("/octo/hello", "/octo/hello/badge.svg?branch=main", "/octo/hello/latest"):
+        answer = await page.goto(served.url + address)
+        assert answer is not None
+        assert answer.status == 404
+    await page.goto(served.url + "/")
+    assert "secret plans" not in await page.content()
+    # Its run page still opens through the check run's unguessable link.
+    await page.goto(served.page_of(secret))
+    assert "secret plans" in await page.content()

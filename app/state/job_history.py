@@ -1,0 +1,107 @@
+"""The jobs table read for people: a repository's runs newest first, the newest of a branch, the
+status a badge shows, and whether the repository is public. Read only: `jobs.py` owns the table
+and is the only one that writes it (this is apart so that it stays the size of one job).
+
+Names are compared as GitHub compares them, without regard to case (`/Octo/Hello` is
+`octo/hello`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.state.database import Database
+from app.state.jobs import FINISHED, Job
+
+PAGE = 30
+# What a badge says, by the newest run that says something (cancelled and skipped runs do not).
+PASSING, FAILING, RUNNING, UNKNOWN = "passing", "failing", "running", "unknown"
+FAILED = ("failure", "timed_out", "action_required", "startup_failure")
+SILENT = ("cancelled", "skipped", "stale")
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    branch: str | None = None
+    pull_number: int | None = None
+    check: str | None = None
+    conclusion: str | None = None  # a conclusion, or "queued" / "running" for those states
+    before: int | None = None  # a job id: the page after the one that ended there
+
+
+class JobHistory:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def public(self, repository: str) -> bool:
+        """True only if GitHub said the repository is public, on its newest run."""
+        row = self.db.execute(
+            "SELECT private FROM jobs WHERE LOWER(repo_full_name) = LOWER(?)"
+            " ORDER BY id DESC LIMIT 1",
+            (repository,),
+        ).fetchone()
+        return row is not None and row["private"] is not None and not row["private"]
+
+    def runs(
+        self, repository: str, chosen: HistoryFilter = HistoryFilter(), limit: int = PAGE
+    ) -> list[Job]:
+        where = ["LOWER(repo_full_name) = LOWER(?)"]
+        values: list[Any] = [repository]
+        if chosen.branch is not None:
+            where.append("head_branch = ?")
+            values.append(chosen.branch)
+        if chosen.pull_number is not None:
+            where.append("pull_number = ?")
+            values.append(chosen.pull_number)
+        if chosen.check is not None:
+            where.append("check_name = ?")
+            values.append(chosen.check)
+        if chosen.conclusion in ("queued", "running"):
+            where.append("state = ?")
+            values.append(chosen.conclusion)
+        elif chosen.conclusion is not None:
+            where.append("conclusion = ?")
+            values.append(chosen.conclusion)
+        if chosen.before is not None:
+            where.append("id < ?")
+            values.append(chosen.before)
+        rows = self.db.execute(
+            # The clauses are the constants above; every value is a parameter.
+            f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",  # noqa: S608
+            (*values, limit),
+        ).fetchall()
+        return [Job.from_row(row) for row in rows]
+
+    def checks(self, repository: str) -> list[str]:
+        """The check names the repository's runs have had, for the filters."""
+        rows = self.db.execute(
+            "SELECT DISTINCT check_name FROM jobs WHERE LOWER(repo_full_name) = LOWER(?)"
+            " ORDER BY check_name",
+            (repository,),
+        ).fetchall()
+        return [row["check_name"] for row in rows]
+
+    def latest(self, repository: str, branch: str | None, check: str | None = None) -> Job | None:
+        found = self.runs(repository, HistoryFilter(branch=branch, check=check), limit=1)
+        return found[0] if found else None
+
+    def badge(self, repository: str, branch: str | None, check: str | None = None) -> str:
+        """What the branch's badge says: the newest run's verdict (running while it runs)."""
+        for job in self.runs(repository, HistoryFilter(branch=branch, check=check), limit=50):
+            if job.state != FINISHED:
+                return RUNNING
+            if job.conclusion == "success":
+                return PASSING
+            if job.conclusion in FAILED:
+                return FAILING
+            if job.conclusion not in SILENT:
+                return UNKNOWN  # neutral: says nothing either way
+        return UNKNOWN
+
+    def recent_public(self, limit: int = PAGE) -> list[Job]:
+        """The newest runs of repositories GitHub said are public, for the front page."""
+        rows = self.db.execute(
+            "SELECT * FROM jobs WHERE private = 0 ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Job.from_row(row) for row in rows]

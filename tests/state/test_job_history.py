@@ -1,0 +1,75 @@
+"""app/state/job_history.py: a repository's runs for people, on both databases."""
+
+from __future__ import annotations
+
+from app.report.model import CheckOutput
+from app.state import State
+from app.state.job_history import FAILING, PAGE, PASSING, RUNNING, UNKNOWN, HistoryFilter
+from app.state.jobs import JobQueue
+from tests.state.factories import SHA_A, finish, new_job, request
+
+
+def sha(n: int) -> str:
+    return f"{n:040x}"
+
+
+def test_only_a_repository_github_called_public_is_public(state: State, queue: JobQueue) -> None:
+    assert not state.runs.public("octo/hello")  # no runs
+    new_job(queue, request(SHA_A))  # not known
+    assert not state.runs.public("octo/hello")
+    new_job(queue, request(sha(1), private=False))
+    assert state.runs.public("Octo/Hello")  # as GitHub compares names
+    new_job(queue, request(sha(2), private=True))  # made private since: the newest run says
+    assert not state.runs.public("octo/hello")
+
+
+def test_runs_come_newest_first_filtered_and_a_page_at_a_time(
+    state: State, queue: JobQueue
+) -> None:
+    made = []
+    for n in range(PAGE + 5):
+        branch = "main" if n % 2 else "feature"
+        made.append(new_job(queue, request(sha(n), head_branch=branch, lane=f"l{n}")))
+    finish(queue, made[-1], "failure")
+    runs = state.runs.runs("octo/hello")
+    assert [job.id for job in runs] == [job.id for job in reversed(made)][:PAGE]
+    older = state.runs.runs("octo/hello", HistoryFilter(before=runs[-1].id))
+    assert [job.id for job in older] == [job.id for job in reversed(made)][PAGE:]
+    mains = state.runs.runs("octo/hello", HistoryFilter(branch="main"))
+    assert {job.request.head_branch for job in mains} == {"main"}
+    assert len(mains) == (PAGE + 5) // 2
+    failed = state.runs.runs("octo/hello", HistoryFilter(conclusion="failure"))
+    assert [job.id for job in failed] == [made[-1].id]
+    queued = state.runs.runs("octo/hello", HistoryFilter(conclusion="queued"))
+    assert made[-1].id not in {job.id for job in queued}
+    assert state.runs.runs("octo/other") == []
+    assert state.runs.checks("octo/hello") == ["tests"]
+
+
+def test_the_badge_says_the_newest_run_that_says_something(state: State, queue: JobQueue) -> None:
+    assert state.runs.badge("octo/hello", "main") == UNKNOWN
+    first = new_job(queue, request(sha(1), lane="a"))
+    assert state.runs.badge("octo/hello", "main") == RUNNING
+    finish(queue, first, "success")
+    assert state.runs.badge("octo/hello", "main") == PASSING
+    second = new_job(queue, request(sha(2), lane="b"))
+    queue.finish(second.id, CheckOutput("cancelled", "Superseded", ""))
+    assert state.runs.badge("octo/hello", "main") == PASSING  # a cancelled run says nothing
+    third = new_job(queue, request(sha(3), lane="c"))
+    finish(queue, third, "timed_out")
+    assert state.runs.badge("octo/hello", "main") == FAILING
+    assert state.runs.badge("octo/hello", "other-branch") == UNKNOWN
+    assert state.runs.badge("octo/hello", "main", check="lint") == UNKNOWN
+
+
+def test_the_latest_run_of_a_branch_and_the_front_page_s_public_runs(
+    state: State, queue: JobQueue
+) -> None:
+    new_job(queue, request(sha(1), lane="a", private=False))
+    newest = new_job(queue, request(sha(2), lane="b", private=False))
+    new_job(queue, request(sha(3), lane="c", head_branch="other", private=True))
+    latest = state.runs.latest("octo/hello", "main")
+    assert latest is not None
+    assert latest.id == newest.id
+    assert state.runs.latest("octo/hello", "gone") is None
+    assert [job.request.head_sha for job in state.runs.recent_public()] == [sha(2), sha(1)]

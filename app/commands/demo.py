@@ -20,7 +20,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from app.localgithub import CheckRun, GitHubApp, LocalGitHub, format_check_run
+from app.localgithub import CheckRun, GitHubApp, LocalGitHub
+from app.report.model import ICONS
+from app.report.plain_markdown import plain_text
 from app.settings import Settings
 from app.web import create_app
 
@@ -114,7 +116,10 @@ async def _walk_through(
 ) -> int:
     step("Installing the app on the organisation octo-org")
     installation = await github.install(app, account="octo-org")
-    repo = await github.create_repository("octo-org", "calculator", installation_id=installation)
+    # Public, as an open-source project's: its history and badge are for anyone to see.
+    repo = await github.create_repository(
+        "octo-org", "calculator", installation_id=installation, private=False
+    )
     work = root / "work"
     _git_init(work)
     _commit(work, SAMPLE_FILES, "A calculator with tests")
@@ -130,10 +135,15 @@ async def _walk_through(
     )
     run = await _wait_for_verdict(github, pr.head_sha)
     print()
-    print(format_check_run(run))
+    print(_as_text(run))
     print()
     print(f"  Pull request on the local GitHub:  {github.url}/{repo.full_name}/pull/{pr.number}")
     print(f"  Conveyor's page for this run:      {run.details_url}")
+    print(f"  The repository's runs:             {service_url}/{repo.full_name}")
+    print(
+        f"  Its badge for main:                {service_url}/{repo.full_name}/badge.svg?branch=main"
+    )
+    print(f"  This Conveyor:                     {service_url}/")
     print(f"  Conveyor's health:                 {service_url}/healthz")
     if not keep_serving:
         return 0
@@ -155,6 +165,22 @@ async def _wait_for_verdict(github: LocalGitHub, sha: str, timeout: float = 120)
                 return run
         await asyncio.sleep(0.05)
     raise TimeoutError(f"no verdict for {sha} after {timeout:.0f}s")
+
+
+def _as_text(run: CheckRun) -> str:
+    """The check run as a person reads it on GitHub, in a terminal: the summary's Markdown as
+    text, and each annotation on a line."""
+    verdict = run.conclusion or run.status
+    lines = [f"{ICONS.get(verdict, '?')} {run.name}: {verdict} — {run.output.title or ''}", ""]
+    lines += [
+        "  " + line if line else "" for line in plain_text(run.output.summary or "").splitlines()
+    ]
+    if run.annotations:
+        lines += ["", f"  Annotations ({len(run.annotations)}):"]
+        for note in run.annotations:
+            first = note.message.strip().splitlines()[0] if note.message.strip() else ""
+            lines.append(f"    {note.path}:{note.start_line}  {first}")
+    return "\n".join(lines)
 
 
 def step(text: str) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from app.report.model import ICONS, CheckOutput
+from app.report.plain_markdown import plain_text
 
 
 def render(name: str, output: CheckOutput, *, with_text: bool = False) -> str:
     lines = [
         f"{ICONS.get(output.conclusion, '?')} {name}: {output.conclusion} — {output.title}",
         "",
-        *("  " + line if line else "" for line in output.summary.splitlines()),
+        *("  " + line if line else "" for line in plain_text(output.summary).splitlines()),
     ]
     if output.annotations:
         lines += ["", f"  Annotations ({len(output.annotations)}):"]

@@ -1,6 +1,7 @@
 """app/commands/demo.py, `python -m app demo`: what stops it is said in one line with exit code
 2, and the sample project tells the story the demo prints (main passes, the pull request breaks
-one test). The whole walk-through (two real runs, some 15 s) is not run here."""
+one test); the whole walk-through (two real runs, some 15 s) prints the verdict as text and the
+links to the pages."""
 
 from __future__ import annotations
 
@@ -64,3 +65,31 @@ def test_the_sample_passes_on_main_and_the_pull_request_breaks_mean(tmp_path: Pa
     failed = [line for line in on_pull_request.stdout.splitlines() if line.startswith("FAILED")]
     assert failed == ["FAILED test_calculator.py::test_mean - assert 2 == 2.5"]
     assert "1 failed, 1 passed" in on_pull_request.stdout
+
+
+def test_the_walk_through_prints_the_verdict_as_text_and_the_pages_links(tmp_path: Path) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "demo", "--port", str(port), "--no-serve"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "✖ tests: failure — 1 test failed" in out
+    assert "**" not in out  # the summary's Markdown is shown as text
+    assert "test_mean" in out
+    service = f"http://127.0.0.1:{port}"
+    for link in (
+        f"{service}/runs/",
+        f"{service}/octo-org/calculator\n",
+        f"{service}/octo-org/calculator/badge.svg?branch=main",
+        f"{service}/\n",
+    ):
+        assert link in out, out
+    assert list(tmp_path.glob("conveyor-demo-*")) == []

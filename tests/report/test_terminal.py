@@ -6,10 +6,10 @@ from app.report.model import Annotation, CheckOutput
 from app.report.terminal import render
 
 
-def test_the_verdict_line_then_the_summary_indented() -> None:
+def test_the_verdict_line_then_the_summary_indented_as_plain_text() -> None:
     output = CheckOutput("success", "5 tests passed", "✔ **5 tests passed**\n\nin 0.5s")
     assert render("tests", output) == (
-        "✔ tests: success — 5 tests passed\n\n  ✔ **5 tests passed**\n\n  in 0.5s"
+        "✔ tests: success — 5 tests passed\n\n  ✔ 5 tests passed\n\n  in 0.5s"
     )
 
 

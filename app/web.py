@@ -364,7 +364,8 @@ async def run_page(request: web.Request) -> web.Response:
     state = request.app[SERVICE].state
     data, size = await state.db.run(state.logs.read, job.id)
     # Off the event loop: a long log takes a while to lay out, and webhooks must not wait.
-    page = await asyncio.to_thread(pages.run_page, job, data, size)
+    related = await state.db.run(state.runs.related, job)
+    page = await asyncio.to_thread(pages.run_page, job, data, size, related=related)
     return web.Response(
         text=page,
         content_type="text/html",

@@ -17,7 +17,7 @@ from app.pages.history import filter_query, run_rows
 from app.pages.log_view import log_view
 from app.pages.markdown import render_markdown
 from app.pages.run_view import duration, run_view
-from app.state.job_history import PAGE, HistoryFilter
+from app.state.job_history import PAGE, HistoryFilter, Related
 from app.state.jobs import Job
 
 CONCLUSIONS = (
@@ -54,10 +54,12 @@ def favicon(state: str | None) -> str:
     )
 
 
-def run_page(job: Job, data: bytes, size: int, *, now: float | None = None) -> str:
+def run_page(
+    job: Job, data: bytes, size: int, *, now: float | None = None, related: Related | None = None
+) -> str:
     """The page, with the log so far (`data`, `size` bytes of output: more when the log's cap
     dropped some); while the run goes on, it polls for more from there."""
-    view = run_view(job, time.time() if now is None else now)
+    view = run_view(job, time.time() if now is None else now, related)
     ended = None
     if job.finished_at is not None and job.started_at is not None:
         ended = job.finished_at - job.started_at

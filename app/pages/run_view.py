@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from app.report.model import Annotation
+from app.state.job_history import Related
 from app.state.jobs import FINISHED, QUEUED, Job
 
 
@@ -53,9 +54,13 @@ class RunView:
     attempts: str | None
     superseded_by: Link | None
     annotations: tuple[AnnotationView, ...]
+    # Other runs of this check of this commit, and the run that replaced it, by their pages.
+    rerun_of: Link | None = None
+    reruns: tuple[Link, ...] = ()
+    replaced_by: Link | None = None
 
 
-def run_view(job: Job, now: float) -> RunView:
+def run_view(job: Job, now: float, related: Related | None = None) -> RunView:
     asked = job.request
     web = asked.html_url.rstrip("/") if asked.html_url else None
     sha = asked.head_sha
@@ -103,6 +108,16 @@ def run_view(job: Job, now: float) -> RunView:
             else None
         ),
         annotations=tuple(_annotation(a, web, sha) for a in (output.annotations if output else ())),
+        rerun_of=_page(related.rerun_of) if related and related.rerun_of else None,
+        reruns=tuple(_page(r) for r in related.reruns) if related else (),
+        replaced_by=_page(related.replaced_by) if related and related.replaced_by else None,
+    )
+
+
+def _page(job: Job) -> Link:
+    """Another run, by its page: its commit and verdict."""
+    return Link(
+        f"{job.request.head_sha[:7]} {job.conclusion or job.state}", f"/runs/{job.public_id}"
     )
 
 

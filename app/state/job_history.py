@@ -22,6 +22,16 @@ SILENT = ("cancelled", "skipped", "stale")
 
 
 @dataclass(frozen=True)
+class Related:
+    """The runs a run's page links to: the run it re-ran, the re-runs of it, and the run of the
+    commit that replaced it (a newer push to its branch or pull request)."""
+
+    rerun_of: Job | None
+    reruns: tuple[Job, ...]
+    replaced_by: Job | None
+
+
+@dataclass(frozen=True)
 class HistoryFilter:
     branch: str | None = None
     pull_number: int | None = None
@@ -105,3 +115,21 @@ class JobHistory:
             "SELECT * FROM jobs WHERE private = 0 ORDER BY id DESC LIMIT ?", (limit,)
         ).fetchall()
         return [Job.from_row(row) for row in rows]
+
+    def related(self, job: Job) -> Related:
+        rerun_of = None
+        if job.rerun_of is not None:
+            row = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job.rerun_of,)).fetchone()
+            rerun_of = Job.from_row(row) if row else None
+        reruns = self.db.execute(
+            "SELECT * FROM jobs WHERE rerun_of = ? ORDER BY id", (job.id,)
+        ).fetchall()
+        replaced_by = None
+        if job.superseded_by:
+            row = self.db.execute(
+                "SELECT * FROM jobs WHERE repo_id = ? AND head_sha = ? AND check_name = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (job.request.repo_id, job.superseded_by, job.check_name),
+            ).fetchone()
+            replaced_by = Job.from_row(row) if row else None
+        return Related(rerun_of, tuple(Job.from_row(row) for row in reruns), replaced_by)

@@ -198,3 +198,15 @@ def test_the_not_found_page_says_so() -> None:
     page = not_found("There is no run at this address.")
     assert "There is no run at this address." in page
     assert "<h1>Nothing here</h1>" in page
+
+
+def test_a_failed_run_s_details_are_open_and_a_replaced_run_links_its_replacement() -> None:
+    from app.state.job_history import Related
+
+    newer = job(id=8, public_id="n" * 32, request=replace(job().request, head_sha="b" * 40))
+    page = run_page(
+        failed(), b"", 0, related=Related(rerun_of=None, reruns=(newer,), replaced_by=newer)
+    )
+    assert '<details class="markdown details" open>' in page
+    assert f'Replaced by <a href="/runs/{"n" * 32}">bbbbbbb running</a>' in page
+    assert f'Run again: <a href="/runs/{"n" * 32}">' in page

@@ -73,3 +73,26 @@ def test_the_latest_run_of_a_branch_and_the_front_page_s_public_runs(
     assert latest.id == newest.id
     assert state.runs.latest("octo/hello", "gone") is None
     assert [job.request.head_sha for job in state.runs.recent_public()] == [sha(2), sha(1)]
+
+
+def test_a_run_knows_its_re_runs_and_the_run_that_replaced_it(
+    state: State, queue: JobQueue
+) -> None:
+    first = finish(queue, new_job(queue, request(SHA_A)), "failure")
+    again = queue.enqueue(request(SHA_A, rerun=True), "tests", rerun_of=first.id).job
+    assert again is not None
+    related = state.runs.related(first)
+    assert related.rerun_of is None
+    assert [job.id for job in related.reruns] == [again.id]
+    assert related.replaced_by is None
+    rerun_of = state.runs.related(again).rerun_of
+    assert rerun_of is not None
+    assert rerun_of.id == first.id
+
+    newer = new_job(queue, request(sha(9)))  # a newer push to the branch replaces the re-run
+    replaced = queue.get(again.id)
+    assert replaced is not None
+    assert replaced.superseded_by == sha(9)
+    replaced_by = state.runs.related(replaced).replaced_by
+    assert replaced_by is not None
+    assert replaced_by.id == newer.id

@@ -422,8 +422,8 @@ async def repository_runs(request: web.Request) -> web.Response:
     chosen = _history_filter(request)
     state = request.app[SERVICE].state
     jobs = await state.db.run(state.runs.runs, name, chosen)
-    checks = await state.db.run(state.runs.checks, name)
-    page = await asyncio.to_thread(pages.repository_page, name, jobs, checks, chosen, time.time())
+    trends = await state.db.run(state.runs.trend, name)
+    page = await asyncio.to_thread(pages.repository_page, name, jobs, trends, chosen, time.time())
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import jinja2
 
-from app.pages.history import filter_query, run_rows
+from app.pages.history import filter_query, run_rows, sparkline
 from app.pages.log_view import log_view
 from app.pages.markdown import render_markdown
 from app.pages.run_view import duration, run_view
-from app.state.job_history import PAGE, HistoryFilter, Related
+from app.state.job_history import PAGE, HistoryFilter, Point, Related
 from app.state.jobs import Job
 
 CONCLUSIONS = (
@@ -90,7 +90,11 @@ def not_found(message: str) -> str:
 
 
 def repository_page(
-    repository: str, jobs: list[Job], checks: list[str], chosen: HistoryFilter, now: float
+    repository: str,
+    jobs: list[Job],
+    trends: dict[str, list[Point]],
+    chosen: HistoryFilter,
+    now: float,
 ) -> str:
     """A repository's runs, newest first, `PAGE` at a time, with the filters people chose."""
     older = filter_query(chosen, before=jobs[-1].id) if len(jobs) == PAGE else ""
@@ -98,7 +102,8 @@ def repository_page(
     return _environment.get_template("repository.html").render(
         repository=repository,
         rows=run_rows(jobs, now),
-        checks=checks,
+        checks=list(trends),
+        trends={check: sparkline(points) for check, points in trends.items()},
         conclusions=CONCLUSIONS,
         chosen=chosen,
         filtered=chosen != unfiltered,

@@ -6,11 +6,12 @@ import html
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from app.pages.run_view import RunView, run_view
-from app.state.job_history import FAILING, PASSING, RUNNING, HistoryFilter
+from app.pages.run_view import RunView, duration, run_view
+from app.state.job_history import FAILING, PASSING, RUNNING, HistoryFilter, Point
 from app.state.jobs import Job
 
 BADGE_COLOURS = {PASSING: "#2da44e", FAILING: "#cf222e", RUNNING: "#bf8700"}
+VERDICT_COLOURS = {"success": "#2da44e", "failure": "#cf222e", "timed_out": "#cf222e"}
 
 
 def run_rows(jobs: Sequence[Job], now: float) -> list[tuple[str, RunView]]:
@@ -46,3 +47,25 @@ def badge_svg(label: str, status: str) -> str:
 <g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11">
 <text x="{left / 2}" y="14">{e(label)}</text><text x="{left + right / 2}" y="14">{e(status)}</text></g>
 </svg>"""  # noqa: E501 - one element a line reads best
+
+
+def sparkline(points: Sequence[Point]) -> str:
+    """A check's recent runs as bars, oldest first: height its duration, colour its verdict."""
+    if not points:
+        return ""
+    longest = max((p.seconds or 0.0 for p in points), default=0.0) or 1.0
+    bars = []
+    for index, point in enumerate(points):
+        height = max(2.0, 22 * (point.seconds or 0.0) / longest)
+        colour = VERDICT_COLOURS.get(point.conclusion, "#8c959f")
+        took = f" in {duration(point.seconds)}" if point.seconds is not None else ""
+        title = html.escape(f"{point.conclusion}{took}")
+        bars.append(
+            f'<rect x="{index * 6}" y="{24 - height:.1f}" width="4" height="{height:.1f}"'
+            f' fill="{colour}"><title>{title}</title></rect>'
+        )
+    width = 6 * len(points)
+    return (
+        f'<svg class="trend" width="{width}" height="24" viewBox="0 0 {width} 24" role="img"'
+        f' aria-label="recent runs">{"".join(bars)}</svg>'
+    )

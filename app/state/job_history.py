@@ -22,6 +22,14 @@ SILENT = ("cancelled", "skipped", "stale")
 
 
 @dataclass(frozen=True)
+class Point:
+    """One finished run in a check's trend."""
+
+    conclusion: str
+    seconds: float | None  # how long it ran
+
+
+@dataclass(frozen=True)
 class Related:
     """The runs a run's page links to: the run it re-ran, the re-runs of it, and the run of the
     commit that replaced it (a newer push to its branch or pull request)."""
@@ -133,3 +141,22 @@ class JobHistory:
             ).fetchone()
             replaced_by = Job.from_row(row) if row else None
         return Related(rerun_of, tuple(Job.from_row(row) for row in reruns), replaced_by)
+
+    def trend(self, repository: str, runs: int = 20) -> dict[str, list[Point]]:
+        """Each check's last `runs` finished runs, oldest first: the repository page's lines."""
+        trends = {}
+        for check in self.checks(repository):
+            rows = self.db.execute(
+                "SELECT conclusion, started_at, finished_at FROM jobs"
+                " WHERE LOWER(repo_full_name) = LOWER(?) AND check_name = ? AND state = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (repository, check, FINISHED, runs),
+            ).fetchall()
+            trends[check] = [
+                Point(
+                    row["conclusion"] or "neutral",
+                    row["finished_at"] - row["started_at"] if row["started_at"] else None,
+                )
+                for row in reversed(rows)
+            ]
+        return trends

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
-from app.pages.history import badge_svg, filter_query
+from app.pages.history import badge_svg, filter_query, sparkline
 from app.state.job_history import FAILING, PASSING, HistoryFilter
 
 
@@ -26,3 +27,13 @@ def test_the_next_page_keeps_the_filters() -> None:
     chosen = HistoryFilter(branch="main", check="lint", before=90)
     assert filter_query(chosen, before=40) == "branch=main&check=lint&before=40"
     assert filter_query(HistoryFilter(pull_number=7)) == "pull=7"
+
+
+def test_a_trend_is_a_bar_a_run_as_tall_as_it_was_long() -> None:
+    from app.state.job_history import Point
+
+    svg = sparkline([Point("success", 10.0), Point("failure", 20.0), Point("cancelled", None)])
+    heights = [float(h) for h in re.findall(r'height="([\d.]+)" fill', svg)]
+    assert heights == [11.0, 22.0, 2.0]
+    assert "<title>failure in 20.0s</title>" in svg
+    assert sparkline([]) == ""

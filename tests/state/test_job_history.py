@@ -96,3 +96,15 @@ def test_a_run_knows_its_re_runs_and_the_run_that_replaced_it(
     replaced_by = state.runs.related(replaced).replaced_by
     assert replaced_by is not None
     assert replaced_by.id == newer.id
+
+
+def test_each_check_s_trend_is_its_last_finished_runs_oldest_first(
+    state: State, queue: JobQueue
+) -> None:
+    for n, conclusion in enumerate(["success", "failure", "success"]):
+        job = new_job(queue, request(sha(n), lane=f"t{n}"))
+        finish(queue, job, conclusion)  # type: ignore[arg-type]
+    new_job(queue, request(sha(7), lane="t7"))  # still queued: not in the trend
+    [(check, points)] = state.runs.trend("octo/hello", runs=2).items()
+    assert check == "tests"
+    assert [p.conclusion for p in points] == ["failure", "success"]

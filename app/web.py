@@ -379,7 +379,12 @@ async def index(request: web.Request) -> web.Response:
     state = service.state
     recent = await state.db.run(state.runs.recent_public)
     counts = await state.db.run(state.jobs.counts)
-    page = await asyncio.to_thread(pages.index_page, recent, counts, None, time.time())
+    facts = pages.Facts(
+        installations=await state.db.run(state.installations.active_count),
+        processes=tuple(p.role for p in await state.db.run(state.processes.alive)),
+        last_webhook=await state.db.run(state.deliveries.last_received),
+    )
+    page = await asyncio.to_thread(pages.index_page, recent, counts, facts, time.time())
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

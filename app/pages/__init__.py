@@ -9,6 +9,8 @@ A run page is reached only through the unguessable link in the check run; it lis
 from __future__ import annotations
 
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -16,7 +18,7 @@ import jinja2
 from app.pages.history import filter_query, run_rows, sparkline
 from app.pages.log_view import log_view
 from app.pages.markdown import render_markdown
-from app.pages.run_view import duration, run_view
+from app.pages.run_view import Moment, duration, run_view
 from app.state.job_history import PAGE, HistoryFilter, Point, Related
 from app.state.jobs import Job
 
@@ -113,12 +115,25 @@ def repository_page(
     )
 
 
-def index_page(recent: list[Job], counts: dict[str, int], app_url: str | None, now: float) -> str:
+@dataclass(frozen=True)
+class Facts:
+    """What the front page says about this Conveyor."""
+
+    installations: int
+    processes: tuple[str, ...]  # the role of each live process: serve, web, worker
+    last_webhook: float | None  # when
+
+
+def index_page(recent: list[Job], counts: dict[str, int], facts: Facts, now: float) -> str:
+    roles = Counter(facts.processes)
     return _environment.get_template("index.html").render(
         rows=run_rows(recent, now),
         queued=counts.get("queued", 0),
         running=counts.get("running", 0),
-        app_url=app_url,
+        installations=facts.installations,
+        processes=", ".join(f"{n} {role}" for role, n in sorted(roles.items())) or "none",
+        last_webhook=Moment("last webhook", facts.last_webhook) if facts.last_webhook else None,
+        app_url=None,
         filtered=False,
         show_repository=True,
         favicon=favicon(None),

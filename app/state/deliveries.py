@@ -70,6 +70,11 @@ class Deliveries:
         ).fetchone()
         return None if row is None else str(row["delivery_id"])
 
+    def last_received(self) -> float | None:
+        """When the newest delivery arrived (the front page says so): None if none has."""
+        [row] = self.db.execute("SELECT MAX(received_at) AS at FROM deliveries").fetchall()
+        return None if row["at"] is None else float(row["at"])
+
     def processed(self, delivery_id: str, error: str | None = None) -> None:
         self.db.execute(
             "UPDATE deliveries SET processed_at = ?, error = ? WHERE delivery_id = ?",

@@ -100,6 +100,13 @@ class Installations:
         ).fetchall()
         return int(row["n"])
 
+    def active_count(self) -> int:
+        """How many installations are in use now (the front page says so)."""
+        [row] = self.db.execute(
+            "SELECT COUNT(*) AS n FROM installations WHERE active = 1"
+        ).fetchall()
+        return int(row["n"])
+
     def get(self, installation_id: int) -> tuple[str, bool, list[str]] | None:
         row = self.db.execute(
             "SELECT account, active, repositories FROM installations WHERE id = ?",

@@ -102,6 +102,11 @@ class Processes:
         )
         return cursor.rowcount == 1
 
+    def alive(self) -> list[ProcessRecord]:
+        """The processes with a sign of life within the lease."""
+        now = self.clock()
+        return [p for p in self.all() if p.seen_at > now - LEASE]
+
     def all(self) -> list[ProcessRecord]:
         rows = self.db.execute("SELECT * FROM processes ORDER BY started_at, id")
         return [ProcessRecord(**row) for row in rows]

@@ -242,6 +242,9 @@ async def test_a_private_repository_is_not_listed_to_anyone_yet(served: Served, 
         assert answer.status == 404
     await page.goto(served.url + "/")
     assert "secret plans" not in await page.content()
+    facts = await page.inner_text("ul.facts")
+    assert "processes: 1 serve" in facts  # the web app serving this page
+    assert "no webhook received yet" in facts
     # Its run page still opens through the check run's unguessable link.
     await page.goto(served.page_of(secret))
     assert "secret plans" in await page.content()

@@ -125,3 +125,12 @@ def test_body_digest_is_sha256_hex() -> None:
 
 
 # -- installations Conveyor refused ------------------------------------------------------------
+
+
+def test_the_newest_delivery_s_time_is_known(state: State) -> None:
+    assert state.deliveries.last_received() is None
+    before = time.time()
+    state.deliveries.record("guid-1", "push", None, b"{}")
+    received = state.deliveries.last_received()
+    assert received is not None
+    assert before - 1 <= received <= time.time() + 1

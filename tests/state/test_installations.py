@@ -56,3 +56,11 @@ def test_the_account_of_an_installation_is_remembered(state: State) -> None:
     assert state.installations.refused(5) is False
     state.installations.claim_refusal(5, "Octo-Org", retry_after=600)
     assert state.installations.refused(5) is True
+
+
+def test_the_installations_in_use_are_counted(state: State) -> None:
+    assert state.installations.active_count() == 0
+    state.installations.record(5, "octo", active=True, added=["octo/a"])
+    state.installations.record(6, "other", active=True)
+    state.installations.record(6, "other", active=False)
+    assert state.installations.active_count() == 1

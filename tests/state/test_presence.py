@@ -107,3 +107,10 @@ def test_processes_are_recorded_seen_and_forgotten(state: State) -> None:
     state.processes.forget("web-1")
     assert state.processes.all() == []
     assert state.processes.seen("web-1") is False
+
+
+def test_the_processes_alive_are_those_seen_within_the_lease(state: State) -> None:
+    now = state.processes.clock()
+    state.processes.register(ProcessRecord("web-1", "host", 42, "web", now, now))
+    state.processes.register(ProcessRecord("old-1", "host", 43, "worker", 1.0, 1.0))
+    assert [p.id for p in state.processes.alive()] == ["web-1"]

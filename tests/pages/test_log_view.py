@@ -47,3 +47,31 @@ def test_a_long_log_keeps_its_start_and_end_and_says_what_is_left_out() -> None:
 def test_a_live_log_s_rest_is_numbered_from_where_it_starts() -> None:
     view = log_view(b"one\ntwo\n", window=None, first_line=41)
     assert [row for s in view.sections for row in s.rows] == [Line(41, "one"), Line(42, "two")]
+
+
+def test_sections_left_out_keep_their_place_and_the_tail_its_colour() -> None:
+    parts = []
+    for number in range(6):
+        parts.append(f"\n── Section {number} ── [{number * 10}.0s]\n")
+        parts += [f"\x1b[3{n % 7}mline {number}.{n}\x1b[0m {'x' * 40}\n" for n in range(3000)]
+    parts.append("\x1b[35mstill magenta\nand here\n")
+    data = "".join(parts).encode()
+    cut, whole = log_view(data, ended_after=100.0), log_view(data, window=None)
+    assert cut.cut
+    assert cut.lines == whole.lines
+    assert [(s.title, s.first_line, s.seconds) for s in cut.sections] == [
+        (s.title, s.first_line, 10.0 if s.title != "Section 5" else 50.0)
+        if s.title
+        else (None, 1, None)
+        for s in whole.sections
+    ]
+    for section in cut.sections:
+        shown = sum(1 for row in section.rows if isinstance(row, Line))
+        gaps = sum(row.lines for row in section.rows if isinstance(row, Gap))
+        [same] = [s for s in whole.sections if s.first_line == section.first_line]
+        assert shown + gaps == len(same.rows)
+    # A colour set before the cut still holds after it, as in the whole log.
+    last = cut.sections[-1].rows[-1]
+    assert last == whole.sections[-1].rows[-1]
+    assert isinstance(last, Line)
+    assert last.html == '<span class="fg-magenta">and here</span>'

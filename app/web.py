@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -153,9 +154,7 @@ async def _page_not_found(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPNotFound as error:
         if error.content_type == "text/html" or request.method != "GET":
             raise
-        raise web.HTTPNotFound(
-            text=pages.not_found("There is nothing at this address."), content_type="text/html"
-        ) from None
+        raise _not_found("There is nothing at this address.") from None
 
 
 def _refuse(status: int, reason: str, *, unread: bool = False) -> web.Response:
@@ -298,10 +297,7 @@ async def _job(request: web.Request) -> Job:
     if PUBLIC_ID.fullmatch(public_id):
         job = await state.db.run(state.jobs.by_public_id, public_id)
     if job is None:
-        raise web.HTTPNotFound(
-            text=pages.not_found("There is no run at this address."),
-            content_type="text/html",
-        )
+        raise _not_found("There is no run at this address.")
     return job
 
 
@@ -365,12 +361,9 @@ async def run_page(request: web.Request) -> web.Response:
     data, size = await state.db.run(state.logs.read, job.id)
     # Off the event loop: a long log takes a while to lay out, and webhooks must not wait.
     related = await state.db.run(state.runs.related, job)
-    page = await asyncio.to_thread(pages.run_page, job, data, size, related=related)
-    return web.Response(
-        text=page,
-        content_type="text/html",
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
+    nonce = secrets.token_urlsafe(18)
+    page = await asyncio.to_thread(pages.run_page, job, data, size, related=related, nonce=nonce)
+    return _page(page, nonce=nonce)
 
 
 async def index(request: web.Request) -> web.Response:
@@ -385,7 +378,7 @@ async def index(request: web.Request) -> web.Response:
         last_webhook=await state.db.run(state.deliveries.last_received),
     )
     page = await asyncio.to_thread(pages.index_page, recent, counts, facts, time.time())
-    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+    return _page(page)
 
 
 async def _public_repository(request: web.Request) -> str:
@@ -395,10 +388,7 @@ async def _public_repository(request: web.Request) -> str:
     name = f"{request.match_info['owner']}/{request.match_info['repo']}"
     state = request.app[SERVICE].state
     if not await state.db.run(state.runs.public, name):
-        raise web.HTTPNotFound(
-            text=pages.not_found("No public repository by this name has runs here."),
-            content_type="text/html",
-        )
+        raise _not_found("No public repository by this name has runs here.")
     return name
 
 
@@ -429,7 +419,7 @@ async def repository_runs(request: web.Request) -> web.Response:
     jobs = await state.db.run(state.runs.runs, name, chosen)
     trends = await state.db.run(state.runs.trend, name)
     page = await asyncio.to_thread(pages.repository_page, name, jobs, trends, chosen, time.time())
-    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+    return _page(page)
 
 
 async def latest_run(request: web.Request) -> web.Response:
@@ -439,9 +429,7 @@ async def latest_run(request: web.Request) -> web.Response:
     state = request.app[SERVICE].state
     job = await state.db.run(state.runs.latest, name, chosen.branch, chosen.check)
     if job is None:
-        raise web.HTTPNotFound(
-            text=pages.not_found("This branch has no runs yet."), content_type="text/html"
-        )
+        raise _not_found("This branch has no runs yet.")
     raise web.HTTPFound(f"/runs/{job.public_id}", headers={"Cache-Control": "no-store"})
 
 
@@ -453,5 +441,35 @@ async def badge(request: web.Request) -> web.Response:
     return web.Response(
         text=badge_svg(chosen.check or "conveyor", status),
         content_type="image/svg+xml",
-        headers={"Cache-Control": BADGE_CACHE},
+        headers={"Cache-Control": BADGE_CACHE, "Content-Security-Policy": _policy(None)},
+    )
+
+
+def _policy(nonce: str | None) -> str:
+    """What a page may load and run: its own styles, its one script (by `nonce`), requests back
+    here; nothing from elsewhere. Everything shown is escaped already; this is the second wall,
+    should a bug let a test name's `<script>` through."""
+    script = f"'nonce-{nonce}'" if nonce else "'none'"
+    return (
+        f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; img-src 'self' data:;"
+        " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def _page_headers(nonce: str | None = None) -> dict[str, str]:
+    # No referrer: a run page's address is its only key.
+    return {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": _policy(nonce),
+    }
+
+
+def _page(text: str, *, nonce: str | None = None) -> web.Response:
+    return web.Response(text=text, content_type="text/html", headers=_page_headers(nonce))
+
+
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(
+        text=pages.not_found(message), content_type="text/html", headers=_page_headers()
     )

@@ -57,7 +57,13 @@ def favicon(state: str | None) -> str:
 
 
 def run_page(
-    job: Job, data: bytes, size: int, *, now: float | None = None, related: Related | None = None
+    job: Job,
+    data: bytes,
+    size: int,
+    *,
+    now: float | None = None,
+    related: Related | None = None,
+    nonce: str = "",
 ) -> str:
     """The page, with the log so far (`data`, `size` bytes of output: more when the log's cap
     dropped some); while the run goes on, it polls for more from there."""
@@ -75,6 +81,7 @@ def run_page(
         log_url=f"{job.public_id}/log",
         lines_url=f"{job.public_id}/lines",
         favicon=favicon(view.state),
+        nonce=nonce,  # the Content-Security-Policy lets only this script run
     )
 
 

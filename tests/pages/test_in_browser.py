@@ -126,8 +126,13 @@ async def test_a_failing_run_shows_its_failures_as_a_table_and_its_colours_as_co
     served.log(job, b"\x1b[32mPASSED\x1b[0m test_one\n\x1b[31mFAILED\x1b[0m test_add\n")
     served.state.jobs.finish(job.id, failed_output())
 
-    await page.goto(served.page_of(job))
+    answer = await page.goto(served.page_of(job))
 
+    # The page's own script runs by its nonce, nothing else would.
+    assert answer is not None
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'nonce-" in policy
+    assert "default-src 'none'" in policy
     cells = await page.locator(".summary table td").all_inner_texts()
     assert cells == ["test_add", "assert 3 == 4"]
     log = await page.inner_text("#log")

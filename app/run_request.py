@@ -42,3 +42,6 @@ class RunRequest:
     # Whether GitHub says the repository is private; None: not known (runs stored by an older
     # version). Only a repository known to be public has its history and badges shown to all.
     private: bool | None = None
+    # Who wrote the commit, as the event names them (a push: their login; a check suite: their
+    # name); None when the event does not say (a pull request's events).
+    author: str | None = None

@@ -72,6 +72,13 @@ def _repo(data: dict[str, Any]) -> dict[str, Any]:
     return repo
 
 
+def _author(commit: dict[str, Any]) -> str | None:
+    """The commit's author: their GitHub login when the event gives it, else their name."""
+    author = commit.get("author") or {}
+    found = author.get("username") or author.get("name") if isinstance(author, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
 def _private(repo: dict[str, Any]) -> bool | None:
     private = repo.get("private")
     return private if isinstance(private, bool) else None
@@ -154,6 +161,7 @@ async def _push(event: sansio.Event, sink: Sink) -> None:
             reason="push",
             head_branch=branch,
             commit_message=head_commit.get("message"),
+            author=_author(head_commit),
         )
     )
 
@@ -191,6 +199,7 @@ async def _check_suite(event: sansio.Event, sink: Sink) -> None:
             suite.get("pull_requests") or [],
             rerun=event.data["action"] == "rerequested",
             commit_message=(suite.get("head_commit") or {}).get("message"),
+            author=_author(suite.get("head_commit") or {}),
             moves_head=False,
         )
     )

@@ -44,6 +44,7 @@ class RunView:
     title: str
     commit: Link
     commit_message: str | None  # its first line
+    author: str | None
     branch: Link | None
     pull_request: Link | None
     reason: str
@@ -86,6 +87,7 @@ def run_view(job: Job, now: float, related: Related | None = None) -> RunView:
         title=title,
         commit=Link(sha[:7], f"{web}/commit/{sha}" if web else None),
         commit_message=message[0] if message else None,
+        author=asked.author,
         branch=(
             Link(asked.head_branch, f"{web}/tree/{quote(asked.head_branch)}" if web else None)
             if asked.head_branch

@@ -50,6 +50,7 @@ REQUEST_COLUMNS = (
     "html_url",
     "only_tests",
     "private",
+    "author",
 )
 
 
@@ -170,8 +171,8 @@ class JobQueue:
                 "INSERT INTO jobs (public_id, repo_full_name, repo_id, installation_id,"
                 " clone_url, head_sha, fetch_ref, lane, check_name, reason, head_branch,"
                 " pull_number, from_fork, commit_message, rerun_of, state, created_at,"
-                " base_branch, html_url, only_tests, private)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " base_branch, html_url, only_tests, private, author)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING id",
                 (
                     secrets.token_urlsafe(24),
@@ -195,6 +196,7 @@ class JobQueue:
                     request.html_url,
                     json.dumps(list(request.only_tests)) if request.only_tests else None,
                     None if request.private is None else int(request.private),
+                    request.author,
                 ),
             ).fetchone()
             assert inserted is not None

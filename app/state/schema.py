@@ -75,7 +75,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     -- The commit whose job replaced this one (a newer push to the same branch or pull request).
     superseded_by TEXT,
     -- 1 if GitHub says the repository is private, 0 if public, NULL if not known.
-    private BIGINT
+    private BIGINT,
+    -- The commit's author as the event named them (NULL: it did not).
+    author TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_commit ON jobs (repo_id, head_sha, check_name);
 CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (lane, state);
@@ -156,6 +158,7 @@ ADDED_COLUMNS = (
     ("jobs", "interrupted", "TEXT"),
     ("jobs", "superseded_by", "TEXT"),
     ("jobs", "private", "BIGINT"),
+    ("jobs", "author", "TEXT"),
 )
 MIGRATION_LOCK = 0x6D696772  # "migr"
 # Indexes on added columns: made once the columns exist, in old databases as in new ones.

@@ -89,6 +89,7 @@ EXPECTED: dict[str, Expected] = {
             reason="push",
             head_branch="master",
             commit_message="Initial commit",
+            author="Codertocat",  # the login
         )
     ],
     "pull_request.closed.json": [],
@@ -118,6 +119,7 @@ EXPECTED: dict[str, Expected] = {
             pull_number=None,
             rerun=False,
             commit_message="Add new gemfile",
+            author="Codertocat",  # the name: a check suite's commit has no login
             moves_head=False,
         )
     ],
@@ -132,6 +134,7 @@ EXPECTED: dict[str, Expected] = {
             pull_number=2,
             rerun=True,
             commit_message="Update README.md",
+            author="Codertocat",
             moves_head=False,
         )
     ],

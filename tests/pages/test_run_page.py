@@ -30,6 +30,7 @@ def job(**fields: Any) -> Job:
             head_branch="main",
             commit_message="change",
             html_url="https://github.com/octo/hello",
+            author="octocat",
         ),
         "check_name": "tests",
         "rerun_of": None,
@@ -126,6 +127,7 @@ def test_the_header_links_the_commit_branch_and_the_failing_line() -> None:
     assert "https://github.com/octo/hello/tree/main" in links
     assert "https://github.com/octo/hello/blob/" + "a" * 40 + "/pkg/calc.py#L12" in links
     assert re.search(r"took <span id=\"took\">1m 15s</span>", page)
+    assert '<q>change</q> by <span class="author">octocat</span>' in page
 
 
 def test_a_pull_request_run_links_the_pull_request() -> None:
@@ -139,7 +141,7 @@ def test_untrusted_text_is_shown_as_text_everywhere() -> None:
         state="finished",
         conclusion="failure",
         check_name=HOSTILE,
-        request=replace(job().request, commit_message=HOSTILE, head_branch=HOSTILE),
+        request=replace(job().request, commit_message=HOSTILE, head_branch=HOSTILE, author=HOSTILE),
         output=CheckOutput(
             "failure",
             HOSTILE,

@@ -88,10 +88,11 @@ def test_enqueue_stores_every_field_of_the_request(queue: JobQueue) -> None:
 def test_whether_the_repository_is_private_is_kept_as_github_said(
     queue: JobQueue, private: bool | None
 ) -> None:
-    job = new_job(queue, request(private=private))
+    job = new_job(queue, request(private=private, author="octocat" if private else None))
     stored = queue.get(job.id)
     assert stored is not None
     assert stored.request.private is private
+    assert stored.request.author == ("octocat" if private else None)
 
 
 def test_one_job_per_repo_sha_and_check_across_events(queue: JobQueue) -> None:

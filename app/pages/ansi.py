@@ -14,7 +14,7 @@ import html
 import re
 from dataclasses import dataclass, replace
 
-from app.report.escapes import OTHER_ESCAPE, SGR, strip_escapes
+from app.report.escapes import OTHER_ESCAPE, SGR
 
 NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
 
@@ -38,11 +38,6 @@ class Style:
 
 
 PLAIN = Style()
-
-
-def strip(text: str) -> str:
-    """The text without any escape sequence."""
-    return strip_escapes(text)
 
 
 def line_to_html(line: str, style: Style = PLAIN) -> tuple[str, Style]:
@@ -88,16 +83,12 @@ def apply(style: Style, parameters: str) -> Style:
             style = replace(style, italic=False)
         elif code == 24:
             style = replace(style, underline=False)
-        elif 30 <= code <= 37:
-            style = replace(style, fg=NAMES[code - 30])
-        elif 90 <= code <= 97:
-            style = replace(style, fg=f"bright-{NAMES[code - 90]}")
+        elif 30 <= code <= 37 or 90 <= code <= 97:
+            style = replace(style, fg=_colour(code % 10 + (8 if code >= 90 else 0)))
         elif code == 39:
             style = replace(style, fg=None)
-        elif 40 <= code <= 47:
-            style = replace(style, bg=NAMES[code - 40])
-        elif 100 <= code <= 107:
-            style = replace(style, bg=f"bright-{NAMES[code - 100]}")
+        elif 40 <= code <= 47 or 100 <= code <= 107:
+            style = replace(style, bg=_colour(code % 10 + (8 if code >= 100 else 0)))
         elif code == 49:
             style = replace(style, bg=None)
         elif code in (38, 48):
@@ -105,13 +96,19 @@ def apply(style: Style, parameters: str) -> Style:
             # shown in the nearest named colour, or plain.
             colour = None
             if index < len(codes) and codes[index] == 5 and index + 1 < len(codes):
-                n = codes[index + 1]
-                colour = NAMES[n] if n < 8 else f"bright-{NAMES[n - 8]}" if n < 16 else None
+                colour = _colour(codes[index + 1])
                 index += 2
             elif index < len(codes) and codes[index] == 2:
                 index += 4
             style = replace(style, fg=colour) if code == 38 else replace(style, bg=colour)
     return style
+
+
+def _colour(number: int) -> str | None:
+    """The name of colour `number` of the 16 named ones (8 and up: their bright kind)."""
+    if number < 8:
+        return NAMES[number]
+    return f"bright-{NAMES[number - 8]}" if number < 16 else None
 
 
 def _span(text: str, style: Style) -> str:

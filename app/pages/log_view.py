@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.pages.ansi import PLAIN, Style, ends_with, line_to_html, strip
+from app.pages.ansi import PLAIN, Style, ends_with, line_to_html
+from app.report.escapes import strip_escapes
 
 # The page shows this much of the start and of the end of a long log, in bytes and in lines (each
 # line is a row of its own, with its number and anchor); the raw log has it all.
@@ -52,10 +53,6 @@ class LogView:
     lines: int  # in the whole log
     cut: bool  # part of it is left out (a Gap)
 
-    @property
-    def last_section_title(self) -> str | None:
-        return self.sections[-1].title if self.sections else None
-
 
 def log_view(
     data: bytes,
@@ -98,7 +95,7 @@ def _lines(chunk: bytes) -> list[str]:
 def _shown(chunk: bytes, number: int, style: Style, sections: list[_Building]) -> tuple[int, Style]:
     """Lay out `chunk`'s lines from line `number`; the next line's number and style."""
     for line in _lines(chunk):
-        header = SECTION.fullmatch(strip(line).strip()) if "── " in line else None
+        header = SECTION.fullmatch(strip_escapes(line).strip()) if "── " in line else None
         if header:
             sections.append(_Building(header.group(1), float(header.group(2)), number))
         rendered, style = line_to_html(line, style)
@@ -113,15 +110,15 @@ def _hidden(
     """Lines left out: a gap in each section they run through, and the style they end in."""
     text = chunk.decode(errors="replace")
     position = 0
-    for header in HIDDEN_SECTION.finditer(text):
-        before = text[position : header.start()]
-        sections[-1].skip(before.count("\n"), len(before.encode()))
-        number += before.count("\n")
+    for header in [*HIDDEN_SECTION.finditer(text), None]:
+        end = header.start() if header else len(text)
+        stretch = text[position:end]
+        sections[-1].skip(stretch.count("\n"), len(stretch.encode()))
+        number += stretch.count("\n")
+        if header is None:
+            break
         sections.append(_Building(header.group(1), float(header.group(2)), number))
-        position = header.start()
-    rest = text[position:]
-    sections[-1].skip(rest.count("\n"), len(rest.encode()))
-    number += rest.count("\n")
+        position = end
     # Only what follows the last reset decides the colour the shown end starts in.
     reset = max(text.rfind(code) for code in RESETS)
     return number, ends_with(text[max(reset, 0) :], PLAIN if reset >= 0 else style)

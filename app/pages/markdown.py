@@ -4,11 +4,9 @@ to `javascript:` and the like are not made (markdown-it's own link check)."""
 
 from __future__ import annotations
 
-from markdown_it import MarkdownIt
-
-_RENDERER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+from app.report.plain_markdown import GITHUB_MARKDOWN
 
 
 def render_markdown(text: str) -> str:
-    html: str = _RENDERER.render(text)
+    html: str = GITHUB_MARKDOWN.render(text)
     return html

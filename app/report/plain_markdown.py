@@ -9,7 +9,9 @@ import unicodedata
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+# GitHub-flavoured as far as check runs use it; raw HTML off (it stays text). The run page
+# renders with this same parser (app/pages/markdown.py).
+GITHUB_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
 def plain_text(markdown: str) -> str:
@@ -17,7 +19,7 @@ def plain_text(markdown: str) -> str:
     table: list[list[str]] = []
     row: list[str] | None = None
     depth = 0
-    for token in _PARSER.parse(markdown):
+    for token in GITHUB_MARKDOWN.parse(markdown):
         if token.type in ("bullet_list_open", "ordered_list_open"):
             depth += 1
         elif token.type in ("bullet_list_close", "ordered_list_close"):

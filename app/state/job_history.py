@@ -64,26 +64,18 @@ class JobHistory:
     def runs(
         self, repository: str, chosen: HistoryFilter = HistoryFilter(), limit: int = PAGE
     ) -> list[Job]:
-        where = ["LOWER(repo_full_name) = LOWER(?)"]
-        values: list[Any] = [repository]
-        if chosen.branch is not None:
-            where.append("head_branch = ?")
-            values.append(chosen.branch)
-        if chosen.pull_number is not None:
-            where.append("pull_number = ?")
-            values.append(chosen.pull_number)
-        if chosen.check is not None:
-            where.append("check_name = ?")
-            values.append(chosen.check)
-        if chosen.conclusion in ("queued", "running"):
-            where.append("state = ?")
-            values.append(chosen.conclusion)
-        elif chosen.conclusion is not None:
-            where.append("conclusion = ?")
-            values.append(chosen.conclusion)
-        if chosen.before is not None:
-            where.append("id < ?")
-            values.append(chosen.before)
+        # A state for the runs without a verdict yet, else a verdict.
+        verdict = "state" if chosen.conclusion in ("queued", "running") else "conclusion"
+        clauses: list[tuple[str, Any]] = [
+            ("LOWER(repo_full_name) = LOWER(?)", repository),
+            ("head_branch = ?", chosen.branch),
+            ("pull_number = ?", chosen.pull_number),
+            ("check_name = ?", chosen.check),
+            (f"{verdict} = ?", chosen.conclusion),
+            ("id < ?", chosen.before),
+        ]
+        where = [clause for clause, value in clauses if value is not None]
+        values = [value for _, value in clauses if value is not None]
         rows = self.db.execute(
             # The clauses are the constants above; every value is a parameter.
             f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",  # noqa: S608

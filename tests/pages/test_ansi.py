@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.pages.ansi import PLAIN, Style, ends_with, line_to_html, strip
+from app.pages.ansi import PLAIN, Style, ends_with, line_to_html
+from app.report.escapes import strip_escapes
 
 
 def test_colours_become_spans_and_the_rest_is_escaped() -> None:
@@ -34,5 +35,5 @@ def test_256_colours_are_shown_in_the_nearest_named_one_or_plain() -> None:
 
 def test_strip_and_ends_with_see_what_rendering_sees() -> None:
     line = "\x1b[1mbold\x1b[22m \x1b[44mon blue"
-    assert strip(line) == "bold on blue"
+    assert strip_escapes(line) == "bold on blue"
     assert ends_with(line) == line_to_html(line)[1] == Style(bg="blue")

@@ -237,6 +237,14 @@ async def test_a_public_repository_s_history_filters_and_its_badge_follows_the_b
     await page.goto(f"{served.url}/octo/hello/latest?branch=main")
     assert page.url.endswith(f"/runs/{fixed.public_id}")
 
+    # Addresses made by hand get a clear refusal, not a page of something else.
+    bad = await page.request.get(f"{served.url}/octo/hello?pull=abc")
+    assert bad.status == 400
+    assert await bad.text() == "pull must be a whole number"
+    refused = await page.request.get(f"{served.page_of(fixed)}/lines?offset=-1&line=1")
+    assert refused.status == 400
+    assert "offset and line must be whole numbers" in await refused.text()
+
 
 async def test_a_private_repository_is_not_listed_to_anyone_yet(served: Served, page: Page) -> None:
     secret = served.add(private=True, commit_message="secret plans")

@@ -10,27 +10,16 @@ from typing import Any
 from app.pages import log_lines, not_found, run_page
 from app.pages.log_view import WINDOW
 from app.report.model import Annotation, CheckOutput
-from app.run_request import RunRequest
 from app.state.jobs import INTERRUPTED_KILLED, Job
+from tests.state.factories import request
 
 
 def job(**fields: Any) -> Job:
     values: dict[str, Any] = {
         "id": 7,
         "public_id": "p" * 32,
-        "request": RunRequest(
-            repo_full_name="octo/hello",
-            repo_id=1,
-            installation_id=2,
-            clone_url="https://github.com/octo/hello.git",
-            head_sha="a" * 40,
-            fetch_ref="refs/heads/main",
-            lane="1:branch:main",
-            reason="push",
-            head_branch="main",
-            commit_message="change",
-            html_url="https://github.com/octo/hello",
-            author="octocat",
+        "request": request(
+            commit_message="change", html_url="https://github.com/octo/hello", author="octocat"
         ),
         "check_name": "tests",
         "rerun_of": None,
